@@ -1,0 +1,25 @@
+# msl: multi-source visual sound localisation, coarse to fine (ECCV 2020).
+# Thin entry point: configuration, validation, the rule files in pipeline order, and the targets.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/scenes.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/labels.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+
+
+rule all:
+    input:
+        "results/scenes/ciou.txt",
+    default_target: True

@@ -1,0 +1,63 @@
+"""Ingestion: the index's rows → frames.h5 (uint8 frames) and logmel.h5 (log-mel windows), one ffmpeg call per clip."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from msl_core import media
+from msl_core.errors import BadInput
+from msl_core.spectrogram import LogMelParams, log_mel, windows
+from msl_core.store import write_rows
+
+log = logging.getLogger(__name__)
+
+
+def clip_frames(rows: pd.DataFrame, size: int = 256) -> np.ndarray:
+    """(len(rows), size, size, 3) uint8: the frame at each row's window start."""
+    first = rows.iloc[0]
+    if not first["video_path"]:
+        return media.read_image(first["image_path"], size)[None]
+    n = len(rows)
+    frames = media.read_frames(first["video_path"], start_s=float(first["start_s"]), n_frames=n,
+                               fps=1.0 / float(first["window_s"]), size=size)
+    if len(frames) == n - 1:  # the fps filter can round the last frame away at the very end of a stream
+        log.info("%s: repeating the last frame for second %d", first["video_path"], rows.iloc[-1]["second"])
+        frames = np.concatenate([frames, frames[-1:]])
+    if len(frames) != n:
+        raise BadInput(first["video_path"], f"decoded {len(frames)} frames, the index expects {n}")
+    return frames
+
+
+def clip_logmels(rows: pd.DataFrame, params: LogMelParams) -> np.ndarray:
+    """(len(rows), T, n_mels) float32: each row's audio window as log-mel."""
+    first = rows.iloc[0]
+    path = first["video_path"] or first["audio_path"]
+    window_s = float(first["window_s"])
+    wave = media.decode_audio(path, params.sample_rate, start_s=float(first["start_s"]),
+                              duration_s=len(rows) * window_s)
+    if wave.size == 0:
+        raise BadInput(path, "no audio samples could be decoded")
+    return np.stack([log_mel(w, params) for w in windows(wave, len(rows), window_s, params.sample_rate)])
+
+
+def write_frames(index: pd.DataFrame, out_path: str | Path, size: int = 256) -> None:
+    write_rows(out_path, "frames", index, (size, size, 3), np.uint8, lambda rows: clip_frames(rows, size),
+               attrs={"size": size}, compression="lzf", desc="frames")
+
+
+def write_logmels(index: pd.DataFrame, out_path: str | Path, params: LogMelParams) -> None:
+    window_s = _single_window(index)
+    attrs = {k: v for k, v in vars(params).items()} | {"window_s": window_s}
+    write_rows(out_path, "logmel", index, (params.n_frames(window_s), params.n_mels), np.float32,
+               lambda rows: clip_logmels(rows, params), attrs=attrs, desc="log-mel")
+
+
+def _single_window(index: pd.DataFrame) -> float:
+    sizes = index["window_s"].unique()
+    if len(sizes) != 1:
+        raise BadInput("index.csv", f"rows have several window lengths {sorted(sizes)}; one per dataset")
+    return float(sizes[0])

@@ -1,0 +1,157 @@
+"""Manifests (one row per clip) and the index (one row per frame + audio window), the row order of every HDF5 file.
+
+A manifest row is a video (`video_path`) or a Flickr-style pair (`image_path` + `audio_path`). The index splits each
+clip into consecutive windows of `window_s` seconds; row k of a clip pairs the frame shown at `start_s + k·window_s`
+with the audio window that starts there. Probing happens here, once, so frames and log-mels agree on every row.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from msl_core.errors import BadInput, MslError
+from msl_core.media import probe
+
+log = logging.getLogger(__name__)
+
+MANIFEST_COLUMNS = ["clip_id", "video_path", "image_path", "audio_path", "split", "start_s", "tags",
+                    "tags_per_second", "visible_per_second"]
+INDEX_COLUMNS = ["row", "clip_id", "second", "split", "start_s", "window_s", "video_path", "image_path",
+                 "audio_path", "tags", "visible"]
+SPLITS = ("train", "val", "test")
+
+
+def load_manifest(path: str | Path) -> pd.DataFrame:
+    """Read and check a manifest CSV; relative media paths resolve against the manifest's folder."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput(path, "manifest not found")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if "clip_id" not in frame or "split" not in frame:
+        raise BadInput(path, f"manifest needs columns clip_id and split, has {list(frame.columns)}")
+    for column in MANIFEST_COLUMNS:
+        if column not in frame:
+            frame[column] = ""
+    bad_split = sorted(set(frame["split"]) - set(SPLITS))
+    if bad_split:
+        raise BadInput(path, f"unknown split value(s) {bad_split}; expected one of {SPLITS}")
+    duplicated = frame["clip_id"][frame["clip_id"].duplicated()].tolist()
+    if duplicated:
+        raise BadInput(path, f"duplicate clip_id(s) {duplicated[:5]}")
+    for column in ("video_path", "image_path", "audio_path"):
+        frame[column] = [_resolve(p, path.parent) for p in frame[column]]
+    neither = frame[(frame["video_path"] == "") & ((frame["image_path"] == "") | (frame["audio_path"] == ""))]
+    if len(neither):
+        raise BadInput(path, f"row(s) for clip(s) {neither['clip_id'].tolist()[:5]} have neither video_path "
+                             "nor image_path + audio_path")
+    frame["start_s"] = [float(s) if s else 0.0 for s in frame["start_s"]]
+    return frame[MANIFEST_COLUMNS]
+
+
+def _resolve(value: str, base: Path) -> str:
+    if not value:
+        return ""
+    candidate = Path(value)
+    return str(candidate if candidate.is_absolute() else (base / candidate))
+
+
+@dataclass
+class Rejection:
+    clip_id: str
+    path: str
+    reason: str
+
+
+def count_windows(clip: pd.Series, window_s: float) -> int:
+    """Whole windows of audio (and video) available after start_s; `BadInput` when there is none."""
+    if clip["video_path"]:
+        info = probe(clip["video_path"])
+        if info.video_duration is None:
+            raise BadInput(clip["video_path"], "no video stream")
+        if info.audio_duration is None:
+            raise BadInput(clip["video_path"], "no audio stream")
+        available = min(info.video_duration, info.audio_duration) - clip["start_s"]
+        source = clip["video_path"]
+    else:
+        if not Path(clip["image_path"]).is_file():
+            raise BadInput(clip["image_path"], "file not found")
+        info = probe(clip["audio_path"])
+        if info.audio_duration is None:
+            raise BadInput(clip["audio_path"], "no audio stream")
+        available = info.audio_duration - clip["start_s"]
+        source = clip["audio_path"]
+        _at_least_one(math.floor(available / window_s + 1e-6), available, window_s, source)
+        return 1  # a pair has one frame: one window, however long the recording
+    return _at_least_one(math.floor(available / window_s + 1e-6), available, window_s, source)
+
+
+def _at_least_one(n: int, available: float, window_s: float, source: str) -> int:
+    if n < 1:
+        raise BadInput(source, f"too short: {max(available, 0):.2f} s after start, one window needs {window_s:g} s")
+    return n
+
+
+def _per_second(value: str, k: int) -> str:
+    parts = value.split("|") if value else []
+    return parts[k] if k < len(parts) else ""
+
+
+def build_index(
+    manifest: pd.DataFrame, window_s: float, skip_bad_inputs: bool = False
+) -> tuple[pd.DataFrame, list[Rejection]]:
+    """One row per (clip, window). Bad clips raise `BadInput`, or are returned as rejections when skipping."""
+    rows, rejected = [], []
+    for _, clip in manifest.iterrows():
+        try:
+            n = count_windows(clip, window_s)
+        except BadInput as exc:
+            if not skip_bad_inputs:
+                raise
+            log.warning("skipping clip %s: %s", clip["clip_id"], exc)
+            rejected.append(Rejection(clip["clip_id"], exc.path, exc.reason))
+            continue
+        for k in range(n):
+            per_second = clip["tags_per_second"]
+            rows.append({
+                "clip_id": clip["clip_id"],
+                "second": int(round(k * window_s)),
+                "split": clip["split"],
+                "start_s": clip["start_s"] + k * window_s,
+                "window_s": window_s,
+                "video_path": clip["video_path"],
+                "image_path": clip["image_path"],
+                "audio_path": clip["audio_path"],
+                "tags": _per_second(per_second, k) if per_second else clip["tags"],
+                "visible": _per_second(clip["visible_per_second"], k),
+            })
+    if not rows:
+        raise MslError(f"no usable clip in the manifest ({len(rejected)} rejected)")
+    index = pd.DataFrame(rows)
+    index.insert(0, "row", range(len(index)))
+    return index[INDEX_COLUMNS], rejected
+
+
+def write_index(index: pd.DataFrame, rejected: list[Rejection], index_path: str | Path,
+                rejected_path: str | Path) -> None:
+    index.to_csv(index_path, index=False)
+    pd.DataFrame([vars(r) for r in rejected], columns=["clip_id", "path", "reason"]).to_csv(rejected_path, index=False)
+
+
+def read_index(path: str | Path) -> pd.DataFrame:
+    index = pd.read_csv(path, dtype={"clip_id": str, "tags": str, "visible": str, "video_path": str,
+                                     "image_path": str, "audio_path": str}, keep_default_na=False)
+    missing = set(INDEX_COLUMNS) - set(index.columns)
+    if missing:
+        raise BadInput(path, f"index lacks columns {sorted(missing)}")
+    return index
+
+
+def clips(index: pd.DataFrame):
+    """(clip_id, rows of that clip in order) in index order: the unit of one ffmpeg call."""
+    for clip_id, rows in index.groupby("clip_id", sort=False):
+        yield clip_id, rows

@@ -1,0 +1,145 @@
+"""HDF5 stores row-aligned with the index: written clip by clip with resume, read lazily per DataLoader worker."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from msl_core.errors import BadInput
+
+log = logging.getLogger(__name__)
+
+STR = h5py.string_dtype("utf-8")
+
+
+def index_digest(index: pd.DataFrame) -> str:
+    """Fingerprint of the rows a store holds, so a partial file from another index is never resumed."""
+    key = index[["clip_id", "second", "split", "start_s", "window_s"]].to_csv(index=False)
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def write_rows(
+    out_path: str | Path,
+    name: str,
+    index: pd.DataFrame,
+    item_shape: tuple[int, ...],
+    dtype: np.dtype,
+    decode_clip: Callable[[pd.DataFrame], np.ndarray],
+    attrs: dict | None = None,
+    compression: str | None = None,
+    desc: str = "",
+) -> None:
+    """Fill dataset `name` (N, *item_shape) clip by clip with `decode_clip(rows) -> (len(rows), *item_shape)`.
+
+    Work goes to `<out>.partial` with a per-row `done` flag; an interrupted run resumes from it (same index only),
+    and the file is renamed to `out_path` only when every row is written.
+    """
+    out_path = Path(out_path)
+    partial = out_path.with_name(out_path.name + ".partial")
+    digest = index_digest(index)
+    with _open_partial(partial, digest) as h5:
+        if name not in h5:
+            _create(h5, name, index, item_shape, dtype, attrs or {}, compression)
+        data, done = h5[name], h5["done"]
+        todo = [(clip_id, rows) for clip_id, rows in index.groupby("clip_id", sort=False)
+                if not done[rows["row"].to_numpy()].all()]
+        if len(todo) < index["clip_id"].nunique():
+            log.info("resuming %s: %d of %d clips already written", partial, index["clip_id"].nunique() - len(todo),
+                     index["clip_id"].nunique())
+        for clip_id, rows in tqdm(todo, desc=desc or name, unit="clip"):
+            rows_idx = rows["row"].to_numpy()
+            values = decode_clip(rows)
+            if values.shape != (len(rows), *item_shape):
+                raise BadInput(_source(rows), f"decoded {values.shape}, expected {(len(rows), *item_shape)}")
+            start, stop = int(rows_idx[0]), int(rows_idx[-1]) + 1  # a clip's rows are contiguous
+            data[start:stop] = values
+            done[start:stop] = True
+            h5.flush()
+    os.replace(partial, out_path)
+
+
+def _open_partial(partial: Path, digest: str) -> h5py.File:
+    if partial.exists():
+        try:
+            h5 = h5py.File(partial, "a")
+            if h5.attrs.get("index_digest") == digest:
+                return h5
+            h5.close()
+        except OSError:
+            log.warning("discarding unreadable partial file %s", partial)
+        partial.unlink()
+    h5 = h5py.File(partial, "w")
+    h5.attrs["index_digest"] = digest
+    return h5
+
+
+def _create(h5: h5py.File, name: str, index: pd.DataFrame, item_shape, dtype, attrs: dict, compression) -> None:
+    n = len(index)
+    h5.create_dataset(name, (n, *item_shape), dtype=dtype, chunks=(1, *item_shape), compression=compression)
+    h5.create_dataset("done", (n,), dtype=bool)
+    h5.create_dataset("clip_id", data=index["clip_id"].to_numpy(dtype=object), dtype=STR)
+    h5.create_dataset("second", data=index["second"].to_numpy(np.int32))
+    h5.create_dataset("split", data=index["split"].to_numpy(dtype=object), dtype=STR)
+    for key, value in attrs.items():
+        h5[name].attrs[key] = value
+
+
+def _source(rows: pd.DataFrame) -> str:
+    first = rows.iloc[0]
+    return first["video_path"] or first["audio_path"] or first["image_path"]
+
+
+class H5Rows:
+    """Row access to one dataset of an msl HDF5 store, opened lazily so each DataLoader worker has its own handle."""
+
+    def __init__(self, path: str | Path, name: str):
+        self.path, self.name = str(path), name
+        self._file: h5py.File | None = None
+        self._pid: int | None = None
+        with h5py.File(self.path, "r") as h5:
+            if name not in h5:
+                raise BadInput(self.path, f"no dataset '{name}' (has {sorted(h5.keys())})")
+            self.shape, self.dtype = h5[name].shape, h5[name].dtype
+            self.attrs = dict(h5[name].attrs)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def data(self) -> h5py.Dataset:
+        if self._file is None or self._pid != os.getpid():
+            self._file, self._pid = h5py.File(self.path, "r"), os.getpid()
+        return self._file[self.name]
+
+    def read(self, rows: Iterable[int]) -> np.ndarray:
+        """Rows in the order given (h5py wants sorted unique indices; we sort and undo)."""
+        rows = np.asarray(list(rows), dtype=np.int64)
+        order = np.argsort(rows)
+        unique, inverse = np.unique(rows[order], return_inverse=True)
+        block = self.data[unique]
+        out = np.empty((len(rows), *block.shape[1:]), block.dtype)
+        out[order] = block[inverse]
+        return out
+
+    def __getstate__(self):  # handles don't pickle; workers reopen
+        state = self.__dict__.copy()
+        state["_file"] = None
+        return state
+
+
+def read_index_datasets(path: str | Path) -> pd.DataFrame:
+    """The (clip_id, second, split) table stored beside the data."""
+    with h5py.File(path, "r") as h5:
+        return pd.DataFrame({
+            "clip_id": h5["clip_id"].asstr()[:],
+            "second": h5["second"][:],
+            "split": h5["split"].asstr()[:],
+        })

@@ -1,0 +1,148 @@
+"""Ingestion on real ffmpeg-made media: frame content per second, exact log-mels, HDF5 layout, bad inputs."""
+
+import h5py
+import librosa
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+from conftest import make_video, tone
+
+from msl_core.errors import BadInput
+from msl_core.ingest import write_frames, write_logmels
+from msl_core.manifest import build_index, load_manifest
+from msl_core.spectrogram import LogMelParams
+from msl_core.store import H5Rows, read_index_datasets
+
+COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)]
+
+
+def manifest_file(tmp_path, rows):
+    path = tmp_path / "manifest.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def clips(tmp_path):
+    make_video(tmp_path / "a.mp4", COLOURS, audio=tone(4.0))
+    make_video(tmp_path / "b.mp4", COLOURS[:2], audio=tone(2.0, 880))
+    image = np.full((100, 150, 3), 200, np.uint8)
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "c.png"), image)
+    sf.write(tmp_path / "c.wav", np.random.default_rng(0).standard_normal(22050 * 2).astype(np.float32) * 0.1,
+             22050, subtype="FLOAT")
+    return manifest_file(tmp_path, [
+        {"clip_id": "a", "video_path": "a.mp4", "split": "train", "tags": "x"},
+        {"clip_id": "b", "video_path": "b.mp4", "split": "test", "tags": "y"},
+        {"clip_id": "c", "image_path": "c.png", "audio_path": "c.wav", "split": "val"},
+    ])
+
+
+def test_index_has_one_row_per_window(clips):
+    index, rejected = build_index(load_manifest(clips), 1.0)
+    assert not rejected
+    assert index["clip_id"].tolist() == ["a"] * 4 + ["b"] * 2 + ["c"]
+    assert index["second"].tolist() == [0, 1, 2, 3, 0, 1, 0]
+    assert index["row"].tolist() == list(range(7))
+
+
+def test_frames_show_the_colour_of_each_second(clips, tmp_path):
+    index, _ = build_index(load_manifest(clips), 1.0)
+    out = tmp_path / "frames.h5"
+    write_frames(index, out)
+    with h5py.File(out) as h5:
+        frames = h5["frames"][:]
+        assert frames.shape == (7, 256, 256, 3) and frames.dtype == np.uint8
+        assert h5["clip_id"].asstr()[:].tolist() == index["clip_id"].tolist()
+    means = frames.reshape(7, -1, 3).mean(axis=1)
+    expected = np.array(COLOURS + COLOURS[:2] + [(200, 200, 200)], float)
+    np.testing.assert_allclose(means, expected, atol=12)
+    assert not (tmp_path / "frames.h5.partial").exists()
+
+
+def test_logmels_equal_librosa_on_the_decoded_file(clips, tmp_path):
+    index, _ = build_index(load_manifest(clips), 1.0)
+    out = tmp_path / "logmel.h5"
+    write_logmels(index, out, LogMelParams())
+    table = read_index_datasets(out)
+    assert table["second"].tolist() == index["second"].tolist()
+    rows = H5Rows(out, "logmel")
+    assert rows.shape == (7, 51, 64) and rows.dtype == np.float32
+    # The pair's wav is float PCM at 22.05 kHz, so ffmpeg's decode is exact and librosa must agree to the bit.
+    wave, sr = librosa.load(tmp_path / "c.wav", sr=None)
+    mel = librosa.feature.melspectrogram(y=wave[:22050], sr=sr, n_fft=882, hop_length=441, n_mels=64)
+    np.testing.assert_allclose(rows.read([6])[0], np.log(mel + np.spacing(1)).T, rtol=1e-5, atol=1e-4)
+    # Video rows: the 440 Hz tone peaks in the mel band holding 440 Hz, the 880 Hz one higher up.
+    assert rows.read([0])[0].mean(0).argmax() < rows.read([4])[0].mean(0).argmax()
+
+
+def test_reader_returns_rows_in_the_order_asked(clips, tmp_path):
+    index, _ = build_index(load_manifest(clips), 1.0)
+    write_logmels(index, tmp_path / "l.h5", LogMelParams())
+    rows = H5Rows(tmp_path / "l.h5", "logmel")
+    both = rows.read([5, 1, 5])
+    np.testing.assert_array_equal(both[0], rows.read([5])[0])
+    np.testing.assert_array_equal(both[1], rows.read([1])[0])
+
+
+def test_an_interrupted_write_resumes(clips, tmp_path):
+    index, _ = build_index(load_manifest(clips), 1.0)
+    out = tmp_path / "frames.h5"
+    calls = []
+
+    from msl_core import ingest
+
+    def failing(rows):
+        calls.append(rows.iloc[0]["clip_id"])
+        if rows.iloc[0]["clip_id"] == "b":
+            raise KeyboardInterrupt
+        return ingest.clip_frames(rows)
+
+    from msl_core.store import write_rows
+
+    with pytest.raises(KeyboardInterrupt):
+        write_rows(out, "frames", index, (256, 256, 3), np.uint8, failing)
+    assert (tmp_path / "frames.h5.partial").exists() and not out.exists()
+    calls.clear()
+    write_rows(out, "frames", index, (256, 256, 3), np.uint8, lambda rows: (calls.append(1), ingest.clip_frames(rows))[1])
+    assert len(calls) == 2  # clips b and c only: a was finished before the interruption
+    with h5py.File(out) as h5:
+        assert h5["done"][:].all()
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("corrupt", "unreadable media"),
+    ("silent", "no audio stream"),
+    ("short", "too short"),
+    ("missing", "file not found"),
+])
+def test_bad_inputs_name_the_file_and_reason(tmp_path, case, reason):
+    path = tmp_path / f"{case}.mp4"
+    if case == "corrupt":
+        path.write_bytes(np.random.default_rng(0).bytes(5000))
+    elif case == "silent":
+        make_video(path, COLOURS[:2])
+    elif case == "short":
+        make_video(path, COLOURS[:1], fps=5, audio=tone(0.5))
+        path_short = path
+    manifest = manifest_file(tmp_path, [{"clip_id": case, "video_path": path.name, "split": "train"}])
+    with pytest.raises(BadInput) as err:
+        build_index(load_manifest(manifest), 1.0)
+    assert str(path) in str(err.value) and reason in str(err.value)
+    index_rows, rejected = None, None
+    good = make_video(tmp_path / "good.mp4", COLOURS[:2], audio=tone(2.0))
+    manifest = manifest_file(tmp_path, [{"clip_id": case, "video_path": path.name, "split": "train"},
+                                        {"clip_id": "good", "video_path": good.name, "split": "train"}])
+    index_rows, rejected = build_index(load_manifest(manifest), 1.0, skip_bad_inputs=True)
+    assert [r.clip_id for r in rejected] == [case] and reason in rejected[0].reason
+    assert set(index_rows["clip_id"]) == {"good"}
+
+
+def test_manifest_errors_name_the_problem(tmp_path):
+    bad = manifest_file(tmp_path, [{"clip_id": "a", "video_path": "a.mp4", "split": "training"}])
+    with pytest.raises(BadInput, match="unknown split"):
+        load_manifest(bad)
+    with pytest.raises(BadInput, match="manifest not found"):
+        load_manifest(tmp_path / "nope.csv")

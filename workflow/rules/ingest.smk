@@ -1,0 +1,65 @@
+# Ingestion: manifest → index (probing, rejections) → frames.h5 and logmel.h5, row-aligned.
+
+
+rule manifest:
+    input:
+        raw_data,
+    output:
+        "results/{raw_dataset}/manifest.csv",
+    log:
+        "results/{raw_dataset}/logs/manifest.log",
+    params:
+        settings=raw_dataset_settings,
+    script:
+        "../scripts/manifest.py"
+
+
+rule index:
+    input:
+        manifest_path,
+    output:
+        index="results/{dataset}/index.csv",
+        rejected="results/{dataset}/rejected.csv",
+    log:
+        "results/{dataset}/logs/index.log",
+    params:
+        window_s=window_seconds,
+        skip_bad_inputs=config["skip_bad_inputs"],
+    script:
+        "../scripts/index.py"
+
+
+rule frames:
+    input:
+        "results/{dataset}/index.csv",
+    output:
+        "results/{dataset}/frames.h5",
+    log:
+        "results/{dataset}/logs/frames.log",
+    benchmark:
+        "results/{dataset}/benchmarks/frames.tsv"
+    params:
+        size=config["frames"]["size"],
+    resources:
+        mem_mb=2000,
+        runtime=120,
+    script:
+        "../scripts/frames.py"
+
+
+rule logmel:
+    input:
+        "results/{dataset}/index.csv",
+    output:
+        "results/{dataset}/logmel.h5",
+    log:
+        "results/{dataset}/logs/logmel.log",
+    benchmark:
+        "results/{dataset}/benchmarks/logmel.tsv"
+    params:
+        audio=config["audio"],
+    resources:
+        mem_mb=2000,
+        runtime=120,
+    script:
+        "../scripts/logmel.py"
