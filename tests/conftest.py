@@ -58,3 +58,34 @@ def small_threads():
 
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def snakemake_workspace(root: Path) -> Path:
+    """A working directory that runs this repository's workflow: Snakefile, workflow/ and profiles/ linked,
+    config.yaml copied (so a test may edit it), and ../shared resolving to the real shared assets."""
+    import shutil
+
+    ws = root / "ws"
+    ws.mkdir(parents=True)
+    for name in ("Snakefile", "workflow", "profiles", "msl_core"):
+        (ws / name).symlink_to(REPO / name)
+    shutil.copy(REPO / "config.yaml", ws / "config.yaml")
+    if not (root / "shared").exists():
+        (root / "shared").symlink_to(REPO.parent / "shared")
+    return ws
+
+
+def run_snakemake(ws: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the venv's snakemake in `ws`; output is returned (and shown on failure)."""
+    import sys
+
+    exe = Path(sys.executable).with_name("snakemake")
+    proc = subprocess.run([str(exe), "--cores", "2", *args], cwd=ws, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+@pytest.fixture
+def workspace(tmp_path) -> Path:
+    return snakemake_workspace(tmp_path)
