@@ -41,7 +41,7 @@ def clip_logmels(rows: pd.DataFrame, params: LogMelParams) -> np.ndarray:
                               duration_s=len(rows) * window_s)
     if wave.size == 0:
         raise BadInput(path, "no audio samples could be decoded")
-    return np.stack([log_mel(w, params) for w in windows(wave, len(rows), window_s, params.sample_rate)])
+    return log_mel(windows(wave, len(rows), window_s, params.sample_rate), params)
 
 
 def write_frames(index: pd.DataFrame, out_path: str | Path, size: int = 256) -> None:

@@ -23,14 +23,18 @@ class LogMelParams:
 
 
 def log_mel(wave: np.ndarray, params: LogMelParams) -> np.ndarray:
-    """(samples,) mono float waveform → float32 (T, n_mels) log-mel (time first, as the networks read it)."""
+    """(..., samples) mono float waveform(s) → float32 (..., T, n_mels) log-mel (time first, as the networks read it).
+
+    A stack of equal windows is transformed in one librosa call; each window is still padded on its own, as the
+    reference transforms each clip separately.
+    """
     wave = np.asarray(wave, dtype=np.float32)
     if params.peak_normalise:
-        wave = wave / (np.abs(wave).max() + params.log_floor)
+        wave = wave / (np.abs(wave).max(axis=-1, keepdims=True) + params.log_floor)
     mel = librosa.feature.melspectrogram(
         y=wave, sr=params.sample_rate, n_fft=params.n_fft, hop_length=params.hop_length, n_mels=params.n_mels
-    )
-    return np.log(mel + params.log_floor).T.astype(np.float32)
+    )  # (..., n_mels, T)
+    return np.log(mel + params.log_floor).swapaxes(-1, -2).astype(np.float32)
 
 
 def windows(wave: np.ndarray, n_windows: int, window_s: float, sample_rate: int) -> np.ndarray:

@@ -37,3 +37,12 @@ def test_windows_pad_a_short_tail(length):
     out = windows(np.ones(length, np.float32), 3, 1.0, 22050)
     assert out.shape == (3, 22050)
     assert out[:2].min() == 1.0
+
+
+def test_a_stack_of_windows_equals_each_window_alone():
+    rng = np.random.default_rng(2)
+    stack = rng.standard_normal((3, 22050)).astype(np.float32)
+    params = LogMelParams(peak_normalise=True)
+    together = log_mel(stack, params)
+    for k in range(3):
+        np.testing.assert_allclose(together[k], log_mel(stack[k], params), rtol=1e-5, atol=1e-5)

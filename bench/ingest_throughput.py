@@ -1,0 +1,76 @@
+"""Ingestion throughput (frames + log-mel to HDF5) against plain `ffmpeg -i X -f null -` decoding of the same videos.
+
+Usage: .venv/bin/python bench/ingest_throughput.py [--clips 8] [--seconds 10]
+Prints clips/s and MB/s for both, peak RSS, and last the ratio ingest/decode (1.0 = as fast as a bare decode).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from conftest import make_video, tone  # noqa: E402
+
+from msl_core.ingest import write_frames, write_logmels  # noqa: E402
+from msl_core.manifest import build_index, load_manifest  # noqa: E402
+from msl_core.spectrogram import LogMelParams  # noqa: E402
+
+
+def make_clips(folder: Path, n: int, seconds: int) -> Path:
+    rng = np.random.default_rng(0)
+    rows = []
+    for k in range(n):
+        colours = [tuple(int(v) for v in rng.integers(0, 255, 3)) for _ in range(seconds)]
+        make_video(folder / f"{k}.mp4", colours, fps=25, size=(640, 360), audio=tone(seconds, 200 + 50 * k))
+        rows.append({"clip_id": str(k), "video_path": f"{k}.mp4", "split": "train"})
+    pd.DataFrame(rows).to_csv(folder / "manifest.csv", index=False)
+    return folder / "manifest.csv"
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clips", type=int, default=8)
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        manifest = make_clips(folder, args.clips, args.seconds)
+        videos = sorted(folder.glob("*.mp4"))
+        megabytes = sum(v.stat().st_size for v in videos) / 1e6
+
+        def decode_only():
+            for video in videos:
+                subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(video), "-f", "null", "-"], check=True)
+
+        def ingest():
+            index, _ = build_index(load_manifest(manifest), 1.0)
+            write_frames(index, folder / "frames.h5")
+            write_logmels(index, folder / "logmel.h5", LogMelParams())
+
+        base = timed(decode_only)
+        ours = timed(ingest)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"videos: {args.clips} × {args.seconds} s, 640x360 @ 25 fps, {megabytes:.1f} MB")
+    print(f"ffmpeg decode only: {base:.2f} s  ({args.clips / base:.2f} clips/s, {megabytes / base:.1f} MB/s)")
+    print(f"msl ingest (frames + log-mel): {ours:.2f} s  ({args.clips / ours:.2f} clips/s, {megabytes / ours:.1f} MB/s)")
+    print(f"peak RSS of this process: {rss_mb:.0f} MB")
+    print(f"ingest_throughput_vs_ffmpeg_decode: {base / ours:.2f}")
+
+
+if __name__ == "__main__":
+    main()
