@@ -1,0 +1,372 @@
+"""Test annotations: converters from the distributed formats to COCO (the one canonical format), and its loader.
+
+COCO written here (docs/architecture.md): `images` carry `clip_id` and `second` (the keys that match maps.h5 rows),
+`annotations` carry pixel boxes `[x, y, w, h]` in the image's `width`×`height`, and `info.missing` lists the split ids
+that the source annotations lack, so the evaluation can report them instead of silently scoring a smaller set.
+
+Converters (method.md §5):
+- SoundNet-Flickr, reference `gtdata.pkl` + `gtest.txt` (§5.1): 1-based `xmin, ymin, xmax, ymax` on 256×256 images.
+- SoundNet-Flickr, the per-item XML files distributed with the test set (several annotators' boxes per image).
+- AudioSet-instrument, reference `normav.json` + the `{video_id: tags}` pickle (§5.3).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import pickle
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pycocotools.coco import COCO
+
+from msl_core.errors import BadInput, ConfigError
+
+log = logging.getLogger("msl.annotations")
+
+FLICKR_SIZE = 256
+FLICKR_CATEGORY = {"id": 1, "name": "sound source", "supercategory": "sound source"}
+# The AudioSet-instrument converter writes every frame on the 256×256 evaluation grid: bbox = 256·[x, y, w, h].
+AUDIOSET_GRID = 256
+AUDIOSET_FRAMES_PER_CLIP = 10
+
+
+@dataclass
+class Conversion:
+    """A converted annotation set: the COCO dict plus what the converter could not find."""
+
+    coco: dict
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def n_images(self) -> int:
+        return len(self.coco["images"])
+
+    @property
+    def n_boxes(self) -> int:
+        return len(self.coco["annotations"])
+
+    def summary(self) -> str:
+        text = f"wrote {self.n_images} items ({self.n_boxes} boxes); {len(self.missing)} split id(s) not found"
+        if self.missing:
+            text += ": " + ", ".join(self.missing)
+        return text
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# SoundNet-Flickr
+
+
+def read_split(path: str | Path) -> list[str]:
+    """Ids of a split file such as `gtest.txt` (`<flickr_id>.png` per line; the id is the part before the first dot)."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput(path, "split file not found")
+    ids = [line.strip().split(".")[0] for line in path.read_text().splitlines() if line.strip()]
+    if not ids:
+        raise BadInput(path, "split file lists no ids")
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise BadInput(path, f"{len(duplicates)} duplicated id(s): {', '.join(duplicates[:10])}")
+    return ids
+
+
+def flickr_from_gtdata(gtdata: str | Path, split: str | Path) -> Conversion:
+    """Convert the reference `gtdata.pkl` (dict of {visual, audio, anno, roi}) restricted to the ids of `split`."""
+    gtdata = Path(gtdata)
+    boxes_by_id = _read_gtdata(gtdata)
+    return _flickr_coco(read_split(split), boxes_by_id, source=f"gtdata:{gtdata.name}")
+
+
+def flickr_from_xml(xml_dir: str | Path, split: str | Path | None = None) -> Conversion:
+    """Convert the per-item XML files (`<id>.xml`, boxes in `<object><bndbox>` or `<bbox>`) of a directory.
+
+    Without `split`, every XML file of the directory is an item.
+    """
+    xml_dir = Path(xml_dir)
+    if not xml_dir.is_dir():
+        raise BadInput(xml_dir, "XML annotation directory not found")
+    files = {p.stem: p for p in sorted(xml_dir.glob("*.xml"))}
+    if not files:
+        raise BadInput(xml_dir, "no .xml files in the annotation directory")
+    ids = read_split(split) if split is not None else sorted(files)
+    boxes_by_id = {item: _read_flickr_xml(files[item]) for item in ids if item in files}
+    return _flickr_coco(ids, boxes_by_id, source=f"xml:{xml_dir.name}")
+
+
+def _read_gtdata(path: Path) -> dict[str, np.ndarray]:
+    """{flickr id: (K, 4) 1-based xmin, ymin, xmax, ymax} from gtdata.pkl; the id is the stem of `visual`."""
+    if not path.is_file():
+        raise BadInput(path, "gtdata pickle not found")
+    try:
+        with path.open("rb") as fh:
+            data = pickle.load(fh)
+    except Exception as exc:
+        raise BadInput(path, f"cannot unpickle: {exc}") from exc
+    if not isinstance(data, dict):
+        raise BadInput(path, f"expected a dict of items, got {type(data).__name__}")
+    boxes_by_id: dict[str, np.ndarray] = {}
+    for key, entry in data.items():
+        if not isinstance(entry, dict) or "visual" not in entry or "anno" not in entry:
+            raise BadInput(path, f"item {key!r} lacks the 'visual'/'anno' keys")
+        item = Path(str(entry["visual"])).stem
+        boxes = _parse_boxes(entry["anno"], path, f"item {key!r} ({item})")
+        if item in boxes_by_id and not np.array_equal(boxes_by_id[item], boxes):
+            raise BadInput(path, f"id {item} appears twice with different boxes")
+        boxes_by_id[item] = boxes
+    return boxes_by_id
+
+
+def _read_flickr_xml(path: Path) -> np.ndarray:
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise BadInput(path, f"not valid XML: {exc}") from exc
+    scale_x, scale_y = _xml_scale(root, path)
+    rows = []
+    for box in [*root.iter("bndbox"), *root.iter("bbox")]:
+        values = []
+        for tag in ("xmin", "ymin", "xmax", "ymax"):
+            node = box.find(tag)
+            if node is None or node.text is None:
+                raise BadInput(path, f"a <{box.tag}> lacks <{tag}>")
+            values.append(node.text.strip())
+        rows.append(values)
+    boxes = _parse_boxes(np.array(rows, dtype=str).reshape(-1, 4), path, "boxes")
+    # Boxes on a larger original image are brought to the 256×256 frame the 1-based convention refers to.
+    return boxes * np.array([scale_x, scale_y, scale_x, scale_y])
+
+
+def _xml_scale(root: ET.Element, path: Path) -> tuple[float, float]:
+    size = root.find("size")
+    if size is None or size.find("width") is None or size.find("height") is None:
+        return 1.0, 1.0
+    try:
+        width, height = float(size.findtext("width")), float(size.findtext("height"))
+    except (TypeError, ValueError) as exc:
+        raise BadInput(path, f"unreadable <size>: {exc}") from exc
+    if width <= 0 or height <= 0:
+        raise BadInput(path, f"<size> {width}×{height} is not positive")
+    return FLICKR_SIZE / width, FLICKR_SIZE / height
+
+
+def _parse_boxes(anno, path: Path, what: str) -> np.ndarray:
+    """(K, 4) float array of 1-based xmin, ymin, xmax, ymax; rejects unreadable or inverted boxes."""
+    try:
+        boxes = np.asarray(anno).astype(np.float64).reshape(-1, 4)
+    except (TypeError, ValueError) as exc:
+        raise BadInput(path, f"{what}: boxes are not numbers: {exc}") from exc
+    bad = ~np.isfinite(boxes).all(axis=1) | (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
+    if bad.any():
+        raise BadInput(path, f"{what}: {int(bad.sum())} box(es) not finite or with xmax < xmin / ymax < ymin")
+    return boxes
+
+
+def _flickr_coco(ids: list[str], boxes_by_id: dict[str, np.ndarray], source: str) -> Conversion:
+    images, annotations, missing = [], [], []
+    for item in ids:
+        if item not in boxes_by_id:
+            missing.append(item)
+            continue
+        image_id = len(images) + 1
+        images.append(_image(image_id, item, 0, FLICKR_SIZE, FLICKR_SIZE))
+        for xmin, ymin, xmax, ymax in boxes_by_id[item]:
+            # 1-based inclusive corners → a box whose rasterisation drops the last row/column, as the reference (§5.2).
+            bbox = [xmin - 1.0, ymin - 1.0, xmax - xmin, ymax - ymin]
+            annotations.append(_annotation(len(annotations) + 1, image_id, FLICKR_CATEGORY["id"], bbox))
+    coco = _coco(images, annotations, [FLICKR_CATEGORY], source, missing, n_split=len(ids))
+    return Conversion(coco, missing)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# AudioSet-instrument
+
+
+def audioset_from_normav(normav: str | Path, tags: str | Path) -> Conversion:
+    """Convert the reference `normav.json` (normalised boxes, image_id = 10·clip + frame) with the tags pickle.
+
+    Clip index = position in the sorted keys of the tags pickle (§5.3). Tagged clips without any annotated frame are
+    reported as missing; a box whose image id points past the tag list is an error.
+    """
+    normav, tags = Path(normav), Path(tags)
+    clip_ids, tag_matrix = _read_tags(tags)
+    source = _read_json(normav)
+    for key in ("images", "annotations", "categories"):
+        if key not in source:
+            raise BadInput(normav, f"no '{key}' list")
+    categories = [
+        {"id": int(c["id"]), "name": str(c["name"]), "supercategory": str(c.get("supercategory", "instrument"))}
+        for c in source["categories"]
+    ]
+    n_clips = len(clip_ids)
+    out_of_range = sorted(int(im["id"]) for im in source["images"] if int(im["id"]) // AUDIOSET_FRAMES_PER_CLIP >= n_clips)
+    if out_of_range:
+        raise BadInput(
+            normav,
+            f"{len(out_of_range)} image id(s) point past the {n_clips} clips of {tags.name}: {out_of_range[:10]}",
+        )
+    images = []
+    known = set()
+    for im in sorted(source["images"], key=lambda im: int(im["id"])):
+        image_id = int(im["id"])
+        clip, frame = divmod(image_id, AUDIOSET_FRAMES_PER_CLIP)
+        record = _image(image_id, clip_ids[clip], frame, AUDIOSET_GRID, AUDIOSET_GRID)
+        record.update(orig_width=int(im.get("width", 0)), orig_height=int(im.get("height", 0)))
+        images.append(record)
+        known.add(image_id)
+    annotations, outside_tags = [], 0
+    for ann in source["annotations"]:
+        image_id = int(ann["image_id"])
+        if image_id not in known:
+            raise BadInput(normav, f"annotation {ann.get('id')} refers to unknown image {image_id}")
+        category = int(ann["category_id"])
+        clip = image_id // AUDIOSET_FRAMES_PER_CLIP
+        if not (0 <= category < tag_matrix.shape[1] and tag_matrix[clip, category] > 0):
+            outside_tags += 1
+        bbox = [AUDIOSET_GRID * float(v) for v in ann["bbox"]]
+        annotations.append(_annotation(len(annotations) + 1, image_id, category, bbox))
+    if outside_tags:
+        log.warning("%s: %d box(es) of a class not among their clip's tags", normav, outside_tags)
+    annotated = {im["clip_id"] for im in images}
+    tagged = [c for c, row in zip(clip_ids, tag_matrix) if row.sum() > 0]
+    missing = [c for c in tagged if c not in annotated]
+    coco = _coco(images, annotations, categories, f"normav:{normav.name}", missing, n_split=len(tagged))
+    coco["info"]["boxes_outside_tags"] = outside_tags
+    return Conversion(coco, missing)
+
+
+def _read_tags(path: Path) -> tuple[list[str], np.ndarray]:
+    if not path.is_file():
+        raise BadInput(path, "tags pickle not found")
+    try:
+        with path.open("rb") as fh:
+            data = pickle.load(fh)
+    except Exception as exc:
+        raise BadInput(path, f"cannot unpickle: {exc}") from exc
+    if not isinstance(data, dict) or not data:
+        raise BadInput(path, "expected a non-empty dict {video_id: multi-hot tags}")
+    clip_ids = sorted(str(k) for k in data)
+    try:
+        matrix = np.stack([np.asarray(data[k], dtype=np.float64).ravel() for k in sorted(data, key=str)])
+    except ValueError as exc:
+        raise BadInput(path, f"tag vectors differ in length: {exc}") from exc
+    return clip_ids, matrix
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# COCO
+
+
+def write_coco(conversion: Conversion | dict, path: str | Path) -> Path:
+    """Write a COCO dict (or a Conversion's) as JSON, creating the folder."""
+    coco = conversion.coco if isinstance(conversion, Conversion) else conversion
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(coco, indent=1))
+    return path
+
+
+def load_coco(path: str | Path) -> COCO:
+    """Load a COCO file with pycocotools and check the fields msl relies on (`clip_id`, `second`, boxes)."""
+    path = Path(path)
+    dataset = _read_json(path)
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(dataset.get(key), list):
+            raise BadInput(path, f"not a COCO file: no '{key}' list")
+    lacking = [im.get("id") for im in dataset["images"] if "clip_id" not in im or "second" not in im]
+    if lacking:
+        raise BadInput(path, f"{len(lacking)} image(s) lack 'clip_id'/'second' (first: {lacking[:5]})")
+    unsized = [im["id"] for im in dataset["images"] if not (im.get("width", 0) > 0 and im.get("height", 0) > 0)]
+    if unsized:
+        raise BadInput(path, f"{len(unsized)} image(s) without a positive width/height (first: {unsized[:5]})")
+    image_ids = {im["id"] for im in dataset["images"]}
+    orphans = [a.get("id") for a in dataset["annotations"] if a.get("image_id") not in image_ids]
+    if orphans:
+        raise BadInput(path, f"{len(orphans)} annotation(s) refer to unknown images (first: {orphans[:5]})")
+    category_ids = {c["id"] for c in dataset["categories"]}
+    unknown = [a.get("id") for a in dataset["annotations"] if a.get("category_id") not in category_ids]
+    if unknown:
+        raise BadInput(path, f"{len(unknown)} annotation(s) with an unknown category_id (first: {unknown[:5]})")
+    coco = COCO()
+    coco.dataset = dataset
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
+        coco.createIndex()
+    return coco
+
+
+def missing_ids(coco: COCO) -> list[str]:
+    """Split ids the converter could not find (`info.missing`); empty for sets written directly (scenes)."""
+    return [str(i) for i in coco.dataset.get("info", {}).get("missing", [])]
+
+
+def _image(image_id: int, clip_id: str, second: int, width: int, height: int) -> dict:
+    return {
+        "id": image_id,
+        "file_name": f"{clip_id}/{second:04d}",
+        "width": width,
+        "height": height,
+        "clip_id": clip_id,
+        "second": second,
+    }
+
+
+def _annotation(ann_id: int, image_id: int, category_id: int, bbox: list[float]) -> dict:
+    return {
+        "id": ann_id,
+        "image_id": image_id,
+        "category_id": category_id,
+        "bbox": [float(v) for v in bbox],
+        "area": float(bbox[2] * bbox[3]),
+        "iscrowd": 0,
+    }
+
+
+def _coco(images, annotations, categories, source: str, missing: list[str], n_split: int) -> dict:
+    info = {"description": "msl test annotations", "source": source, "n_split": n_split, "missing": missing}
+    return {"info": info, "images": images, "annotations": annotations, "categories": categories}
+
+
+def _read_json(path: Path) -> dict:
+    if not path.is_file():
+        raise BadInput(path, "file not found")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise BadInput(path, f"not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise BadInput(path, "expected a JSON object")
+    return data
+
+
+FORMATS = ("flickr-gtdata", "flickr-xml", "audioset-instrument")
+
+
+def convert(
+    fmt: str,
+    *,
+    gtdata: str | Path | None = None,
+    split: str | Path | None = None,
+    xml_dir: str | Path | None = None,
+    normav: str | Path | None = None,
+    tags: str | Path | None = None,
+) -> Conversion:
+    """Dispatch to the converter of `fmt`; the rule and `msl convert-annotations` both call this."""
+    needed = {
+        "flickr-gtdata": {"gtdata": gtdata, "split": split},
+        "flickr-xml": {"xml_dir": xml_dir},
+        "audioset-instrument": {"normav": normav, "tags": tags},
+    }
+    if fmt not in needed:
+        raise ConfigError("annotations.format", f"'{fmt}' is not one of {', '.join(FORMATS)}")
+    absent = [key for key, value in needed[fmt].items() if value is None]
+    if absent:
+        raise ConfigError(f"annotations.{absent[0]}", f"required by format '{fmt}' but not given")
+    if fmt == "flickr-gtdata":
+        return flickr_from_gtdata(gtdata, split)
+    if fmt == "flickr-xml":
+        return flickr_from_xml(xml_dir, split)
+    return audioset_from_normav(normav, tags)

@@ -1,0 +1,467 @@
+"""Evaluation protocols: match predicted maps to COCO ground truth, score every method, write the numbers.
+
+Protocols (method.md §5, docs/architecture.md):
+- `flickr`: every annotated image; consensus ground truth (§5.2); class-agnostic cIoU only.
+- `audioset-instrument`: frames with exactly two annotated classes (§5.4); class-agnostic cIoU against the union of
+  the boxes and class-specific cIoU (each class's boxes vs that class's map, averaged over the two classes).
+- `multi-source` (scenes, AVE): every frame with ≥ 1 sounding box; same two scores, class-specific averaged over the
+  frame's sounding classes.
+Predicted maps are bilinearly upsampled to 256×256 and binarised at `threshold · max` (strict `>`).
+
+Methods: the maps of `maps.h5` (`stage2`, `cam`, and their `*_class` versions) and map-free baselines (`all_ones`,
+`centre`) whose class-specific map is the same map for every class. Items are matched to map rows by
+(`clip_id`, `second`); an annotated item without a map, a NaN map or a map of the wrong shape is an error naming the
+items (or, with `allow_missing_maps`, a reported exclusion), never a silently smaller test set.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from msl_core import metrics
+from msl_core.annotations import load_coco, missing_ids
+from msl_core.errors import BadInput, ConfigError
+
+log = logging.getLogger("msl.evaluation")
+
+PROTOCOLS = ("flickr", "audioset-instrument", "multi-source")
+BASELINES = ("all_ones", "centre")
+MAP_METHODS = ("stage2", "cam")  # maps.h5 datasets; `<name>_class` holds the class-specific maps
+# Reference binarisation thresholds (fraction of the map's maximum): new/main.py 0.5 (§5.2), utils/evaluate.py 0.1 (§5.4).
+DEFAULT_THRESHOLDS = {"flickr": 0.5, "audioset-instrument": 0.1, "multi-source": 0.5}
+CHUNK = 64  # items upsampled at once: bounds memory at 64·256·256 floats
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """Values that change the numbers; the defaults reproduce the reference protocols."""
+
+    protocol: str
+    threshold: float | None = None  # None: the protocol's reference value (DEFAULT_THRESHOLDS)
+    success_ciou: float = 0.5
+    centre_sigma: float = 0.25
+    allow_missing_maps: bool = False
+
+    def __post_init__(self) -> None:
+        if self.protocol not in PROTOCOLS:
+            raise ConfigError("evaluate.protocol", f"'{self.protocol}' is not one of {', '.join(PROTOCOLS)}")
+        if self.threshold is not None and not 0.0 <= self.threshold < 1.0:
+            raise ConfigError("evaluate.ciou_threshold", f"{self.threshold} is not in [0, 1)")
+
+    @property
+    def map_threshold(self) -> float:
+        return DEFAULT_THRESHOLDS[self.protocol] if self.threshold is None else self.threshold
+
+    @property
+    def class_specific(self) -> bool:
+        return self.protocol != "flickr"
+
+
+@dataclass
+class Item:
+    """One scored frame: its key and its boxes on the 256×256 grid, per category name."""
+
+    image_id: int
+    clip_id: str
+    second: int
+    boxes: dict[str, np.ndarray]  # category name -> (K, 4) [x, y, w, h] grid pixels
+
+    @property
+    def key(self) -> str:
+        return f"{self.clip_id}/{self.second}"
+
+    def all_boxes(self) -> np.ndarray:
+        return np.concatenate(list(self.boxes.values()), axis=0)  # (K, 4)
+
+
+@dataclass
+class MapFile:
+    """Maps of maps.h5 for the rows that match the scored items."""
+
+    categories: list[str]
+    agnostic: dict[str, np.ndarray]  # method -> (n, S, S)
+    per_class: dict[str, np.ndarray]  # method -> (n, C, S, S)
+    audio_prob: np.ndarray | None  # (n, C)
+    columns: dict[str, int] = field(default_factory=dict)  # COCO category name -> class column
+
+
+@dataclass
+class MethodScores:
+    agnostic: np.ndarray  # (n,) class-agnostic cIoU per item
+    specific: np.ndarray | None = None  # (n,) class-specific cIoU per item (mean over its classes)
+    pairs: list[tuple[int, str, float]] = field(default_factory=list)  # (item index, class, cIoU)
+
+
+@dataclass
+class Evaluation:
+    """Every number of one evaluation, plus what is needed to redraw the maps for pictures."""
+
+    settings: EvalSettings
+    items: list[Item]
+    scores: dict[str, MethodScores]
+    missing: list[str]
+    excluded: list[dict]
+    not_scored: dict[str, int]
+    maps: MapFile | None = None
+
+    @property
+    def primary(self) -> str:
+        return next(iter(self.scores))
+
+    def method_map(self, method: str, index: int, category: str | None = None) -> np.ndarray:
+        """The (256, 256) map that was scored for item `index` (class-agnostic when `category` is None)."""
+        if category is None:
+            return next(_method_maps(self, method, [index]))[0]
+        return _pair_maps(self, method, [(index, category)])[0]
+
+    def summary(self, method: str) -> dict:
+        scores = self.scores[method]
+        out_agnostic = metrics.summarise(scores.agnostic, self.settings.success_ciou)
+        if not self.settings.class_specific:
+            return out_agnostic | {"per_class": self._groups(method)}
+        specific = None
+        if scores.specific is not None:
+            specific = metrics.summarise(scores.specific, self.settings.success_ciou)
+            specific["per_class"] = _per_class(scores.pairs, self.settings.success_ciou)
+        return {"class_agnostic": out_agnostic, "class_specific": specific}
+
+    def _groups(self, method: str) -> dict:
+        """Flickr: class-agnostic numbers per arg-max audio category (the only class information a Flickr item has)."""
+        if self.maps is None or self.maps.audio_prob is None:
+            return {}
+        top = np.argmax(self.maps.audio_prob, axis=1)
+        pairs = [(i, self.maps.categories[c], float(s)) for i, (c, s) in enumerate(zip(top, self.scores[method].agnostic))]
+        return _per_class(pairs, self.settings.success_ciou)
+
+    def to_json(self) -> dict:
+        methods = {name: self.summary(name) for name in self.scores}
+        primary = methods[self.primary]
+        out = {
+            "protocol": self.settings.protocol,
+            "n_items": len(self.items),
+            "missing": self.missing,
+            "n_missing": len(self.missing),
+            "excluded": self.excluded,
+            "not_scored": self.not_scored,
+            "threshold": self.settings.map_threshold,
+            "success_ciou": self.settings.success_ciou,
+            "primary": self.primary,
+        }
+        out |= {k: v for k, v in primary.items() if k != "per_class"}
+        out["methods"] = methods
+        out["settings"] = asdict(self.settings)
+        out["per_item"] = {"ids": [item.key for item in self.items]} | {
+            name: [round(float(v), 6) for v in s.agnostic] for name, s in self.scores.items()
+        }
+        return out
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Ground truth
+
+
+def load_items(
+    annotations: str | Path, protocol: str
+) -> tuple[list[Item], list[dict], dict[str, int], list[str], dict[str, str]]:
+    """Scored items of a COCO file under `protocol`, plus exclusions (with reasons), unscored counts, missing ids and
+    {category name: supercategory}."""
+    coco = load_coco(annotations)
+    names = {c["id"]: c["name"] for c in coco.dataset["categories"]}
+    supercategories = {c["name"]: str(c.get("supercategory") or "") for c in coco.dataset["categories"]}
+    items, excluded = [], []
+    not_scored = {"no_boxes": 0, "not_two_classes": 0}
+    for image in sorted(coco.dataset["images"], key=lambda im: (str(im["clip_id"]), int(im["second"]))):
+        anns = coco.imgToAnns.get(image["id"], [])
+        boxes = _grid_boxes(anns, image, names)
+        item = Item(int(image["id"]), str(image["clip_id"]), int(image["second"]), boxes)
+        if not boxes:
+            if protocol == "flickr":  # every Flickr test item should carry boxes: report, never skip quietly
+                excluded.append({"id": item.key, "reason": "no boxes"})
+            else:
+                not_scored["no_boxes"] += 1
+            continue
+        if protocol == "audioset-instrument" and len(boxes) != 2:
+            not_scored["not_two_classes"] += 1  # §5.4: only frames with exactly two annotated classes
+            continue
+        if not metrics.union_map(item.all_boxes()).any():
+            excluded.append({"id": item.key, "reason": "boxes cover no pixel of the 256x256 grid"})
+            continue
+        items.append(item)
+    if not items:
+        raise BadInput(annotations, f"no item to score under the {protocol} protocol")
+    return items, excluded, not_scored, missing_ids(coco), supercategories
+
+
+def _grid_boxes(anns: list[dict], image: dict, names: dict[int, str]) -> dict[str, np.ndarray]:
+    size = np.array([image["width"], image["height"]] * 2, dtype=np.float64)
+    grouped: dict[str, list] = {}
+    for ann in anns:
+        grouped.setdefault(names[ann["category_id"]], []).append(ann["bbox"])
+    # (v·256)/W, not v·(256/W): 120 px of a 240-px frame must land on row 128, not 127.99999999999999. On the
+    # 256×256 Flickr and AudioSet grids this is exact, so the reference rasterisation is kept bit for bit.
+    return {name: np.asarray(b, dtype=np.float64).reshape(-1, 4) * metrics.GRID / size for name, b in grouped.items()}
+
+
+def ground_truth(item: Item, protocol: str, category: str | None = None) -> np.ndarray:
+    """(256, 256) ground truth: Flickr consensus (§5.2) or the binary union of the boxes (of one class)."""
+    if protocol == "flickr":
+        return metrics.consensus_map(item.all_boxes())
+    return metrics.union_map(item.boxes[category] if category else item.all_boxes())
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Predicted maps
+
+
+def load_maps(path: str | Path, items: list[Item], allow_missing: bool) -> tuple[MapFile, list[Item], list[dict]]:
+    """Rows of maps.h5 aligned with `items`; checks shapes and finiteness. Returns the maps, kept items, exclusions."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput(path, "maps file not found")
+    with h5py.File(path, "r") as h5:
+        for key in ("clip_id", "second", "stage2"):
+            if key not in h5:
+                raise BadInput(path, f"no '{key}' dataset")
+        clip_ids = [c.decode() if isinstance(c, bytes) else str(c) for c in h5["clip_id"][()]]
+        seconds = h5["second"][()].astype(int)
+        row_of: dict[str, int] = {}
+        for row, key in enumerate(f"{c}/{s}" for c, s in zip(clip_ids, seconds)):
+            if key in row_of:
+                raise BadInput(path, f"item {key} has more than one map row")
+            row_of[key] = row
+        absent = [item.key for item in items if item.key not in row_of]
+        excluded = []
+        if absent:
+            message = f"{len(absent)} of {len(items)} annotated item(s) have no map (first: {', '.join(absent[:10])})"
+            if not allow_missing:
+                raise BadInput(path, message)
+            log.warning("%s: %s; excluded", path, message)
+            excluded = [{"id": key, "reason": "no map"} for key in absent]
+            items = [item for item in items if item.key in row_of]
+            if not items:
+                raise BadInput(path, "no annotated item has a map")
+        rows = np.array([row_of[item.key] for item in items])
+        categories = [str(c.decode() if isinstance(c, bytes) else c) for c in h5.attrs.get("categories", [])]
+        agnostic, per_class = {}, {}
+        for method in MAP_METHODS:
+            if method in h5:
+                agnostic[method] = _read_rows(h5, method, rows, len(clip_ids), path, ndim=3)
+            if f"{method}_class" in h5:
+                per_class[method] = _read_rows(h5, f"{method}_class", rows, len(clip_ids), path, ndim=4)
+                if per_class[method].shape[1] != len(categories):
+                    raise BadInput(
+                        path,
+                        f"'{method}_class' has {per_class[method].shape[1]} classes but attr 'categories' "
+                        f"names {len(categories)}",
+                    )
+        audio_prob = h5["audio_prob"][()][rows] if "audio_prob" in h5 else None
+    unused = len(clip_ids) - len(rows)
+    if unused:
+        log.info("%s: %d map row(s) have no scored annotation (not in the protocol's test set)", path, unused)
+    return MapFile(categories, agnostic, per_class, audio_prob), items, excluded
+
+
+def _read_rows(h5: h5py.File, name: str, rows: np.ndarray, n_rows: int, path: Path, ndim: int) -> np.ndarray:
+    data = h5[name]
+    if data.ndim != ndim or data.shape[0] != n_rows or data.shape[-1] != data.shape[-2]:
+        expected = "(M, S, S)" if ndim == 3 else "(M, C, S, S)"
+        raise BadInput(path, f"'{name}' has shape {data.shape}; expected {expected} with M = {n_rows} rows")
+    order = np.argsort(rows)
+    values = np.empty((len(rows), *data.shape[1:]), dtype=np.float32)
+    values[order] = data[rows[order]]  # h5py fancy indexing needs increasing rows
+    bad = ~np.isfinite(values.reshape(len(rows), -1)).all(axis=1)
+    if bad.any():
+        raise BadInput(path, f"'{name}': {int(bad.sum())} map(s) contain NaN or inf")
+    return values
+
+
+def _class_index(maps: MapFile, items: list[Item], path: str | Path, supercategories: dict[str, str]) -> dict[str, int]:
+    """COCO category name -> column of the `*_class` maps, matched by name (case and spaces ignored), else by its
+    supercategory (scenes trained on the 7 AudioSet top-level categories: "dog" is scored with the "Animal" map)."""
+    columns = {_norm(name): i for i, name in enumerate(maps.categories)}
+    needed = sorted({name for item in items for name in item.boxes})
+    index, unknown = {}, []
+    for name in needed:
+        for candidate in (name, supercategories.get(name, "")):
+            if _norm(candidate) in columns:
+                index[name] = columns[_norm(candidate)]
+                break
+        else:
+            unknown.append(name)
+    if unknown:
+        raise BadInput(path, f"annotated class(es) {unknown} (nor their supercategories) are not among the map "
+                             f"categories {maps.categories}")
+    return index
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.lower().replace("_", " ").split())
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Scoring
+
+
+def evaluate(
+    annotations: str | Path,
+    settings: EvalSettings,
+    maps: str | Path | None = None,
+    baselines: Sequence[str] = BASELINES,
+) -> Evaluation:
+    """Score the maps of `maps` (stage 2 first, then CAM) and each baseline on the protocol's test items."""
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise ConfigError("evaluate.baselines", f"unknown baseline(s) {unknown}; known: {', '.join(BASELINES)}")
+    if maps is None and not baselines:
+        raise ConfigError("evaluate", "nothing to evaluate: give a maps file or at least one baseline")
+    items, excluded, not_scored, missing, supercategories = load_items(annotations, settings.protocol)
+    map_file = None
+    if maps is not None:
+        map_file, items, map_excluded = load_maps(maps, items, settings.allow_missing_maps)
+        excluded += map_excluded
+        if settings.class_specific and map_file.per_class:
+            map_file.columns = _class_index(map_file, items, maps, supercategories)
+    evaluation = Evaluation(settings, items, {}, missing, excluded, not_scored, map_file)
+    methods = list(map_file.agnostic) if map_file else []
+    for method in [*methods, *baselines]:
+        evaluation.scores[method] = _score_method(evaluation, method)
+        log.info("%s: %s", method, json.dumps(evaluation.summary(method), default=float)[:300])
+    if missing:
+        log.warning("%d split item(s) missing from the annotations: %s", len(missing), ", ".join(missing[:20]))
+    return evaluation
+
+
+def _score_method(evaluation: Evaluation, method: str) -> MethodScores:
+    settings, items = evaluation.settings, evaluation.items
+    indices = list(range(len(items)))
+    agnostic = np.empty(len(items))
+    for chunk, maps in zip(_chunks(indices), _method_maps(evaluation, method, indices)):
+        gt = np.stack([ground_truth(items[i], settings.protocol) for i in chunk])
+        agnostic[chunk] = metrics.ciou(metrics.binarise(maps, settings.map_threshold), gt)
+    scores = MethodScores(agnostic)
+    has_class_maps = method in BASELINES or (evaluation.maps is not None and method in evaluation.maps.per_class)
+    if not settings.class_specific or not has_class_maps:
+        return scores
+    pairs = [(i, name) for i in indices for name in sorted(items[i].boxes)]
+    values = np.empty(len(pairs))
+    pair_ids = list(range(len(pairs)))
+    for chunk in _chunks(pair_ids):
+        maps = _pair_maps(evaluation, method, [pairs[p] for p in chunk])
+        gt = np.stack([ground_truth(items[pairs[p][0]], settings.protocol, pairs[p][1]) for p in chunk])
+        values[chunk] = metrics.ciou(metrics.binarise(maps, settings.map_threshold), gt)
+    specific = np.zeros(len(items))
+    counts = np.zeros(len(items))
+    np.add.at(specific, [i for i, _ in pairs], values)
+    np.add.at(counts, [i for i, _ in pairs], 1)
+    scores.specific = specific / counts
+    scores.pairs = [(i, name, float(v)) for (i, name), v in zip(pairs, values)]
+    return scores
+
+
+def _method_maps(evaluation: Evaluation, method: str, indices: list[int]) -> Iterator[np.ndarray]:
+    """(len(chunk), 256, 256) class-agnostic maps of `method` for consecutive chunks of `indices`."""
+    for chunk in _chunks(indices):
+        if method in BASELINES:
+            yield _baseline(method, len(chunk), evaluation.settings)
+        else:
+            yield metrics.upsample(evaluation.maps.agnostic[method][chunk])
+
+
+def _pair_maps(evaluation: Evaluation, method: str, pairs: list[tuple[int, str]]) -> np.ndarray:
+    """(len(pairs), 256, 256) class-specific maps for (item index, category name) pairs."""
+    if method in BASELINES:  # a map-free baseline predicts the same map for every class
+        return _baseline(method, len(pairs), evaluation.settings)
+    maps = evaluation.maps
+    rows = np.array([i for i, _ in pairs])
+    columns = np.array([maps.columns[name] for _, name in pairs])
+    return metrics.upsample(maps.per_class[method][rows, columns])
+
+
+def _baseline(method: str, n: int, settings: EvalSettings) -> np.ndarray:
+    if method == "all_ones":
+        return np.ones((n, metrics.GRID, metrics.GRID), dtype=np.float32)
+    prior = metrics.centre_prior(metrics.GRID, settings.centre_sigma).astype(np.float32)
+    return np.broadcast_to(prior, (n, metrics.GRID, metrics.GRID))
+
+
+def _chunks(indices: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(indices), CHUNK):
+        yield indices[start : start + CHUNK]
+
+
+def _per_class(pairs: list[tuple[int, str, float]], success_ciou: float) -> dict:
+    by_class: dict[str, list[float]] = {}
+    for _, name, value in pairs:
+        by_class.setdefault(name, []).append(value)
+    return {
+        name: {"n": len(v), "mean_ciou": float(np.mean(v)), "success_rate": metrics.success_rate(v, success_ciou)}
+        for name, v in sorted(by_class.items())
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Outputs
+
+
+def write_metrics(evaluation: Evaluation, metrics_json: str | Path, ciou_txt: str | Path | None = None,
+                  auc_txt: str | Path | None = None) -> dict:
+    """metrics.json with every number; ciou.txt / auc.txt hold the primary method's (class-agnostic) success rate / AUC."""
+    numbers = evaluation.to_json()
+    Path(metrics_json).parent.mkdir(parents=True, exist_ok=True)
+    Path(metrics_json).write_text(json.dumps(numbers, indent=1))
+    headline = numbers if evaluation.settings.protocol == "flickr" else numbers["class_agnostic"]
+    if ciou_txt is not None:
+        Path(ciou_txt).write_text(f"{headline['success_rate']:.6f}\n")
+    if auc_txt is not None:
+        Path(auc_txt).write_text(f"{headline['auc']:.6f}\n")
+    return numbers
+
+
+def read_frames(path: str | Path, items: list[Item]) -> dict[str, np.ndarray]:
+    """{item key: (256, 256, 3) uint8} for the items found in frames.h5 (others are simply not drawn)."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput(path, "frames file not found")
+    wanted = {item.key for item in items}
+    out = {}
+    with h5py.File(path, "r") as h5:
+        for key in ("frames", "clip_id", "second"):
+            if key not in h5:
+                raise BadInput(path, f"no '{key}' dataset")
+        clip_ids = [c.decode() if isinstance(c, bytes) else str(c) for c in h5["clip_id"][()]]
+        for row, key in enumerate(f"{c}/{s}" for c, s in zip(clip_ids, h5["second"][()].astype(int))):
+            if key in wanted and key not in out:
+                out[key] = h5["frames"][row]
+    return out
+
+
+def run_evaluation(
+    annotations: str | Path,
+    settings: EvalSettings,
+    metrics_json: str | Path,
+    maps: str | Path | None = None,
+    baselines: Sequence[str] = BASELINES,
+    ciou_txt: str | Path | None = None,
+    auc_txt: str | Path | None = None,
+    heatmaps: str | Path | None = None,
+    per_class: str | Path | None = None,
+    frames: str | Path | None = None,
+) -> dict:
+    """Evaluate, write the numbers and (when paths are given) the pictures. The rule and `msl evaluate` call this."""
+    evaluation = evaluate(annotations, settings, maps, baselines)
+    numbers = write_metrics(evaluation, metrics_json, ciou_txt, auc_txt)
+    if heatmaps is not None or per_class is not None:
+        from msl_core import plots  # matplotlib only when pictures are asked for
+
+        if heatmaps is not None:
+            plots.heatmap_grid(evaluation, heatmaps, read_frames(frames, evaluation.items) if frames else None)
+        if per_class is not None:
+            plots.per_class_chart(evaluation, per_class)
+    return numbers

@@ -1,0 +1,73 @@
+"""The typed configuration of the `scenes` dataset, built once from the workflow config (`scenes:` + `preset`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from msl_core.errors import ConfigError
+
+PRESETS = ("tiny", "default", "large")
+
+
+@dataclass(frozen=True)
+class ScenesConfig:
+    """Everything that changes the generated videos; two equal configs give identical datasets."""
+
+    n_clips: int = 60
+    duration_s: int = 10
+    seed: int = 0
+    width: int = 320
+    height: int = 240
+    fps: int = 10                       # of the MP4; the picture is static per clip, so this only sets file size
+    sample_rate: int = 22050
+    snr_db: float = 20.0                # sources' power over the background noise's, per clip
+    holdout_stamps: bool = False        # test clips use stamps that train/val never show
+    objects_per_clip: tuple[int, int] = (2, 4)
+    sounding_per_second: tuple[int, int] = (1, 2)
+    change_prob: float = 0.5            # chance that the sounding set is redrawn at a second boundary
+    scale_range: tuple[float, float] = (0.35, 0.6)   # longer side of a stamp, as a fraction of the frame height
+    max_occlusion: float = 0.35         # at most this fraction of an object's in-frame mask is covered
+    max_outside: float = 0.3            # at most this fraction of an object's mask is cut off by the frame edge
+    gain_db: tuple[float, float] = (-6.0, 0.0)
+    val_fraction: float = 0.15
+    test_fraction: float = 0.2
+    backgrounds: str = "skimage"
+
+    def __post_init__(self) -> None:
+        _check(self.n_clips >= 1, "scenes.presets.*.n_clips", f"must be >= 1, got {self.n_clips}")
+        _check(self.duration_s >= 1, "scenes.presets.*.duration_s", f"must be >= 1, got {self.duration_s}")
+        lo, hi = self.objects_per_clip
+        _check(2 <= lo <= hi <= 6, "scenes.objects_per_clip", f"needs 2 <= min <= max <= 6, got {lo, hi}")
+        lo_s, hi_s = self.sounding_per_second
+        _check(1 <= lo_s <= hi_s and lo_s < lo, "scenes.sounding_per_second",
+               f"needs 1 <= min <= max and min < objects_per_clip min ({lo}) so an object stays silent, "
+               f"got {lo_s, hi_s}")
+        _check(0 < self.scale_range[0] <= self.scale_range[1] <= 1.0, "scenes.scale_range",
+               f"needs 0 < min <= max <= 1, got {self.scale_range}")
+        _check(0 <= self.max_occlusion < 1, "scenes.max_occlusion", f"must be in [0, 1), got {self.max_occlusion}")
+        _check(0 <= self.max_outside < 1, "scenes.max_outside", f"must be in [0, 1), got {self.max_outside}")
+        _check(0 < self.val_fraction + self.test_fraction < 1, "scenes.val_fraction/test_fraction",
+               "must sum to a value in (0, 1)")
+        _check(self.backgrounds == "skimage", "scenes.backgrounds", f"only 'skimage' is known, got {self.backgrounds!r}")
+        _check(self.width % 2 == 0 and self.height % 2 == 0, "scenes.width/height",
+               f"must be even for yuv420p H.264, got {self.width}x{self.height}")
+
+
+def _check(ok: bool, key: str, problem: str) -> None:
+    if not ok:
+        raise ConfigError(key, problem)
+
+
+def from_config(config: dict, preset: str | None = None) -> ScenesConfig:
+    """Build from the workflow config dict: `scenes:` keys, the chosen preset's sizes, and the top-level `seed`."""
+    scenes = dict(config.get("scenes", {}))
+    preset = preset or config.get("preset", "default")
+    presets = scenes.pop("presets", {})
+    if preset not in presets:
+        raise ConfigError("preset", f"unknown preset {preset!r}; scenes.presets defines {sorted(presets)}")
+    known = {f.name for f in fields(ScenesConfig)}
+    values: dict = {"seed": int(config.get("seed", 0))}
+    for key, value in {**scenes, **presets[preset]}.items():
+        if key in known:
+            values[key] = tuple(value) if isinstance(value, list) else value
+    return ScenesConfig(**values)

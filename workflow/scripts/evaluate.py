@@ -1,0 +1,21 @@
+"""Rule `evaluate`: stage-2 and CAM maps plus the map-free baselines → metrics.json, ciou.txt, auc.txt, pictures."""
+from msl_core.evaluation import EvalSettings, run_evaluation
+from msl_core.runlog import from_snakemake
+
+log = from_snakemake(snakemake)
+params = dict(snakemake.params.settings)
+baselines = params.pop("baselines")
+out = snakemake.output
+numbers = run_evaluation(
+    snakemake.input.annotations,
+    EvalSettings(**params),
+    out.metrics,
+    maps=snakemake.input.maps,
+    baselines=baselines,
+    ciou_txt=out.ciou,
+    auc_txt=out.auc,
+    heatmaps=out.heatmaps,
+    per_class=out.per_class,
+    frames=snakemake.input.frames,
+)
+log.info("%d items scored, %d missing; primary %s", numbers["n_items"], numbers["n_missing"], numbers["primary"])
