@@ -14,6 +14,11 @@ if ! command -v ffmpeg >/dev/null 2>&1; then
   fi
 fi
 
+# The scenes dataset fetches its stamps with `apt-get download`, which needs package lists.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && ! ls /var/lib/apt/lists/*Packages* >/dev/null 2>&1; then
+  apt-get update -qq
+fi
+
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 stamp=.venv/.msl-installed
