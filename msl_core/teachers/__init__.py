@@ -1,0 +1,1 @@
+"""Pseudo-label teachers (AudioSet tagger, ImageNet classifier, dataset tags), category maps and box proposals."""

@@ -1,0 +1,84 @@
+"""ImageNet classifiers as visual teachers: stored 256x256 frames -> (N, 1000) class probabilities.
+
+`mobilenet_v2` (default) runs the converted tflite MobileNetV2 (`results/weights/mobilenet_v2_imagenet.pt`), whose
+background logit is dropped; `resnet18`/`resnet50` run torchvision's models from a user's ImageNet state dict (the
+reference used ResNet-50, method.md §2.4). Each frame is centre-cropped to 87.5 % (224 of 256) — the evaluation crop
+both model families were published with — and normalised the way each was trained.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchvision.models import resnet18, resnet50
+
+from msl_core.errors import BadInput, ConfigError
+from msl_core.models.mobilenet_v2 import (
+    INPUT_MEAN,
+    INPUT_STD,
+    load_mobilenet_v2_classifier,
+    load_state_dict_file,
+)
+
+CLASSIFIERS = ("mobilenet_v2", "resnet18", "resnet50")
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+CROP_FRACTION = 0.875
+INPUT_SIZE = 224
+
+
+def _load_resnet(name: str, weights: str | Path) -> nn.Module:
+    model = {"resnet18": resnet18, "resnet50": resnet50}[name]()
+    state = load_state_dict_file(weights)
+    expected = model.state_dict()
+    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise BadInput(weights, f"state dict has {len(state)} keys, torchvision {name} expects {len(expected)} "
+                                f"(missing e.g. {missing[:3]}, unexpected e.g. {unexpected[:3]})")
+    wrong = [(k, tuple(v.shape), tuple(expected[k].shape)) for k, v in state.items() if v.shape != expected[k].shape]
+    if wrong:
+        raise BadInput(weights, f"tensor shapes differ from torchvision {name}: {wrong[:3]}")
+    model.load_state_dict(state, strict=True)
+    return model.eval()
+
+
+class ImageClassifier:
+    """Frames uint8 (N, H, W, 3) RGB -> softmax probabilities (N, 1000) over the ImageNet classes (torchvision order)."""
+
+    def __init__(self, name: str, weights: str | Path | None, device: torch.device | str = "cpu") -> None:
+        if name not in CLASSIFIERS:
+            raise ConfigError("labels.image_classifier", f"'{name}' is not one of {CLASSIFIERS}")
+        if not weights:
+            raise ConfigError("labels.image_classifier_weights", f"{name} needs a weights file (no random weights)")
+        self.name, self.device = name, torch.device(device)
+        if name == "mobilenet_v2":
+            self.model, mean, std = load_mobilenet_v2_classifier(weights), INPUT_MEAN, INPUT_STD
+        else:
+            self.model, mean, std = _load_resnet(name, weights), IMAGENET_MEAN, IMAGENET_STD
+        self.model.to(self.device)
+        self.mean = torch.tensor(mean, device=self.device)[:, None, None]
+        self.std = torch.tensor(std, device=self.device)[:, None, None]
+
+    def _prepare(self, frames: np.ndarray) -> Tensor:  # (B, H, W, 3) uint8 -> (B, 3, 224, 224)
+        x = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device).permute(0, 3, 1, 2).float() / 255.0
+        h, w = x.shape[-2:]
+        ch, cw = round(h * CROP_FRACTION), round(w * CROP_FRACTION)
+        top, left = (h - ch) // 2, (w - cw) // 2
+        x = x[:, :, top:top + ch, left:left + cw]
+        if (ch, cw) != (INPUT_SIZE, INPUT_SIZE):
+            x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
+        return (x - self.mean) / self.std
+
+    @torch.no_grad()
+    def __call__(self, frames: np.ndarray, batch_size: int = 32) -> np.ndarray:
+        out = []
+        for start in range(0, len(frames), batch_size):
+            logits = self.model(self._prepare(frames[start:start + batch_size]))
+            if self.name == "mobilenet_v2":
+                logits = logits[:, 1:]  # drop the TF-slim background class
+            out.append(torch.softmax(logits, dim=1).cpu())
+        return torch.cat(out).numpy() if out else np.zeros((0, 1000), np.float32)

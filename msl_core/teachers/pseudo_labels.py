@@ -1,0 +1,206 @@
+"""Pseudo labels per index row: audio and visual category vectors in [0, 1] (method.md §2.4), written to labels.h5.
+
+Sources (`labels.audio_source`, `labels.visual_source`, overridable per dataset):
+- `tags`: the dataset's own per-second tags (audio: sounding tags; visual: every visible object when known, else the
+  sounding tags);
+- `audio_tagger`: the EfficientAT AudioSet tagger on each row's audio window, mapped to the categories (audio only);
+- `image_classifier`: an ImageNet classifier on the row's frame, top-k pooled onto the categories (visual only);
+- `from_audio`: the visual label is the audio label (README of the reference: "also practical").
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from msl_core.errors import BadInput, ConfigError
+from msl_core.teachers.categories import CategorySet, split_tags
+
+log = logging.getLogger(__name__)
+
+AUDIO_SOURCES = ("tags", "audio_tagger")
+VISUAL_SOURCES = ("tags", "image_classifier", "from_audio")
+STR = h5py.string_dtype("utf-8")
+
+
+@dataclass(frozen=True)
+class LabelConfig:
+    """The `labels:` config section (with a dataset's `labels:` overrides applied)."""
+
+    audio_source: str = "tags"
+    visual_source: str = "tags"
+    sharpen_threshold: float = 0.3      # reference generate_label.py: a > 0.3 -> 0.4 a + 0.6
+    sharpen_scale: float = 0.4
+    tagger_weights: str | None = None
+    audioset_labels: str | None = None
+    ontology: str | None = None
+    audio_map: str | None = None        # user table (C, 527) .npy/.csv; null: derived from the ontology
+    image_classifier: str = "mobilenet_v2"
+    image_classifier_weights: str | None = None
+    image_map: str | None = None        # user table (1000, C) .npy/.csv; null: msl_core/data/imagenet_audioset7.csv
+    image_top_k: int = 10
+
+    def __post_init__(self) -> None:
+        if self.audio_source not in AUDIO_SOURCES:
+            raise ConfigError("labels.audio_source", f"'{self.audio_source}' is not one of {AUDIO_SOURCES}")
+        if self.visual_source not in VISUAL_SOURCES:
+            raise ConfigError("labels.visual_source", f"'{self.visual_source}' is not one of {VISUAL_SOURCES}")
+        if not 0.0 <= self.sharpen_threshold <= 1.0:
+            raise ConfigError("labels.sharpen_threshold", f"must be in [0, 1], got {self.sharpen_threshold}")
+        if not 0.0 <= self.sharpen_scale <= 1.0:
+            raise ConfigError("labels.sharpen_scale", f"must be in [0, 1], got {self.sharpen_scale}")
+        if self.image_top_k < 1:
+            raise ConfigError("labels.image_top_k", f"must be >= 1, got {self.image_top_k}")
+
+    @classmethod
+    def from_config(cls, section: dict, overrides: dict | None = None) -> LabelConfig:
+        known = {f.name for f in fields(cls)}
+        merged = {**section, **(overrides or {})}
+        return cls(**{k: v for k, v in merged.items() if k in known})
+
+
+def sharpen(scores: np.ndarray, threshold: float = 0.3, scale: float = 0.4) -> np.ndarray:
+    """Reference generate_label.py: values above `threshold` move to scale·a + (1 − scale); others stay."""
+    return np.where(scores > threshold, scale * scores + (1.0 - scale), scores).astype(np.float32)
+
+
+def tag_labels(index: pd.DataFrame, categories: CategorySet, source: str = "index") -> tuple[np.ndarray, np.ndarray]:
+    """Audio = the row's sounding tags; visual = its visible objects, or its sounding tags where visibility is unknown."""
+    audio = np.stack([categories.encode(split_tags(v), source=source) for v in index["tags"]]) if len(index) else \
+        np.zeros((0, len(categories)), np.float32)
+    visible = index["visible"] if "visible" in index else pd.Series([""] * len(index))
+    visual = audio.copy()
+    for i, value in enumerate(visible):
+        if split_tags(value):
+            visual[i] = categories.encode(split_tags(value), source=source)
+    return audio, visual
+
+
+def clip_windows(rows: pd.DataFrame, sample_rate: int) -> np.ndarray:
+    """(len(rows), window samples) float32 audio of one clip's rows, one ffmpeg call; zero-padded at the file's end."""
+    from msl_core.media import decode_audio
+
+    first = rows.iloc[0]
+    window = round(float(first["window_s"]) * sample_rate)
+    start = float(rows["start_s"].min())
+    span = float(rows["start_s"].max()) - start + float(first["window_s"])
+    wave = decode_audio(first["video_path"] or first["audio_path"], sample_rate, start_s=start, duration_s=span)
+    out = np.zeros((len(rows), window), np.float32)
+    for i, row_start in enumerate(rows["start_s"].to_numpy(float)):
+        offset = round((row_start - start) * sample_rate)
+        chunk = wave[offset:offset + window]
+        out[i, :len(chunk)] = chunk
+    return out
+
+
+def tagger_probabilities(index: pd.DataFrame, weights: str | Path, device="cpu") -> np.ndarray:
+    """(N, 527) AudioSet probabilities of every row's audio window (EfficientAT, 32 kHz)."""
+    from msl_core.teachers.efficientat import SAMPLE_RATE, AudioTagger
+
+    tagger = AudioTagger(weights, device)
+    probs = np.zeros((len(index), tagger.model.classifier[-1].out_features), np.float32)
+    for clip_id, rows in index.groupby("clip_id", sort=False):
+        probs[rows["row"].to_numpy()] = tagger(clip_windows(rows, SAMPLE_RATE))
+        log.debug("tagged clip %s", clip_id)
+    return probs
+
+
+def classifier_probabilities(frames_path: str | Path, name: str, weights: str | Path, device="cpu",
+                             batch_size: int = 64) -> np.ndarray:
+    """(N, 1000) ImageNet probabilities of every stored frame."""
+    from msl_core.teachers.image_classifier import ImageClassifier
+
+    classifier = ImageClassifier(name, weights, device)
+    with h5py.File(frames_path, "r") as h5:
+        if "frames" not in h5:
+            raise BadInput(frames_path, f"no dataset 'frames' (has {sorted(h5.keys())})")
+        frames = h5["frames"]
+        return np.concatenate([classifier(frames[i:i + batch_size]) for i in range(0, len(frames), batch_size)]) \
+            if len(frames) else np.zeros((0, 1000), np.float32)
+
+
+def compute_labels(index: pd.DataFrame, categories: CategorySet, cfg: LabelConfig, *,
+                   frames_path: str | Path | None = None, device="cpu") -> tuple[np.ndarray, np.ndarray]:
+    """Audio and visual labels (N, C) for every index row from the configured sources."""
+    from msl_core.teachers import category_maps
+
+    tag_audio = tag_visual = None
+    if "tags" in (cfg.audio_source, cfg.visual_source):
+        if not any(split_tags(v) for v in index["tags"]):
+            raise ConfigError("labels.audio_source" if cfg.audio_source == "tags" else "labels.visual_source",
+                              "'tags' chosen but the dataset's index has no tags; use audio_tagger / from_audio")
+        tag_audio, tag_visual = tag_labels(index, categories)
+    if cfg.audio_source == "tags":
+        audio = tag_audio
+    else:
+        if not cfg.tagger_weights:
+            raise ConfigError("labels.tagger_weights", "audio_source audio_tagger needs the tagger's weights file")
+        membership = category_maps.audio_map(categories, table=cfg.audio_map, ontology=cfg.ontology,
+                                             class_labels=cfg.audioset_labels)
+        scores = category_maps.pool_max(tagger_probabilities(index, cfg.tagger_weights, device), membership)
+        audio = sharpen(scores, cfg.sharpen_threshold, cfg.sharpen_scale)
+    if cfg.visual_source == "tags":
+        visual = tag_visual
+    elif cfg.visual_source == "from_audio":
+        visual = audio.copy()
+    else:
+        if frames_path is None:
+            raise ConfigError("labels.visual_source", "image_classifier needs the dataset's frames.h5")
+        membership = category_maps.image_map(categories, table=cfg.image_map)
+        probs = classifier_probabilities(frames_path, cfg.image_classifier, cfg.image_classifier_weights, device)
+        visual = category_maps.pool_top_k(probs, membership, cfg.image_top_k)
+    return audio.astype(np.float32), visual.astype(np.float32)
+
+
+def tagger_agreement_table(index: pd.DataFrame, categories: CategorySet, cfg: LabelConfig,
+                           device="cpu") -> dict[str, pd.DataFrame] | None:
+    """The tagger's per-category agreement with the index's true sounding tags, keyed by vocabulary.
+
+    Scene classes are also scored at the level of their 7 AudioSet top-level categories. None without tags.
+    """
+    from msl_core.teachers import category_maps
+    from msl_core.teachers.categories import category_set
+    from msl_core.teachers.report import tagger_agreement
+
+    if not any(split_tags(v) for v in index["tags"]):
+        return None
+    probs = tagger_probabilities(index, cfg.tagger_weights, device)
+    vocabularies = [categories] + ([category_set("audioset7")] if categories.kind == "classes" else [])
+    tables = {}
+    for vocabulary in vocabularies:
+        truth, _ = tag_labels(index, vocabulary)
+        membership = category_maps.audio_map(vocabulary, table=cfg.audio_map if vocabulary is categories else None,
+                                             ontology=cfg.ontology, class_labels=cfg.audioset_labels)
+        scores = category_maps.pool_max(probs, membership)
+        tables[vocabulary.kind] = tagger_agreement(scores, truth, list(vocabulary.names), cfg.sharpen_threshold)
+    return tables
+
+
+def write_labels(path: str | Path, audio: np.ndarray, visual: np.ndarray, categories: CategorySet,
+                 index: pd.DataFrame, attrs: dict | None = None) -> None:
+    """labels.h5: `audio`, `visual` float32 (N, C); attr `categories`; index datasets as the other stores."""
+    if audio.shape != visual.shape or audio.shape != (len(index), len(categories)):
+        raise ValueError(f"labels {audio.shape}/{visual.shape} do not match {len(index)} rows x {len(categories)}")
+    path = Path(path)
+    tmp = path.with_name(path.name + ".partial")
+    with h5py.File(tmp, "w") as h5:
+        h5.create_dataset("audio", data=audio.astype(np.float32))
+        h5.create_dataset("visual", data=visual.astype(np.float32))
+        h5.create_dataset("clip_id", data=index["clip_id"].astype(str).to_numpy(dtype=object), dtype=STR)
+        h5.create_dataset("second", data=index["second"].to_numpy(np.int32))
+        h5.create_dataset("split", data=index["split"].astype(str).to_numpy(dtype=object), dtype=STR)
+        h5.attrs["categories"] = list(categories.names)
+        h5.attrs["category_kind"] = categories.kind
+        for key, value in (attrs or {}).items():
+            h5.attrs[key] = value
+    tmp.replace(path)
+
+
+def read_labels(path: str | Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    with h5py.File(path, "r") as h5:
+        return h5["audio"][:], h5["visual"][:], [str(c) for c in h5.attrs["categories"]]

@@ -1,0 +1,108 @@
+"""Box proposals: YOLO-Fastest on rendered demo frames against their ground-truth boxes, Faster R-CNN's path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from scenes_support import write_catalogue
+from torchvision.models.detection import fasterrcnn_mobilenet_v3_large_fpn
+
+from msl_core.errors import BadInput, ConfigError
+from msl_core.scenes.compose import object_boxes, render_frame, sample_scene
+from msl_core.scenes.config import ScenesConfig
+from msl_core.scenes.stamps import load_stamp
+from msl_core.teachers.proposals import (
+    ProposalConfig,
+    frame_proposals,
+    make_proposer,
+    propose,
+    recall_at_iou,
+    top_k_nms,
+    write_proposals,
+)
+
+
+@pytest.fixture(scope="module")
+def yolo_cfg(assets) -> ProposalConfig:
+    return ProposalConfig(yolo_cfg=str(assets / "weights/yolo-fastest-1.1-xl.cfg"),
+                          yolo_weights=str(assets / "weights/yolo-fastest-1.1-xl.weights"))
+
+
+@pytest.fixture(scope="module")
+def demo_frames(tmp_path_factory) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Rendered 256x256 demo frames (one stamp per class) with their visible-object boxes, normalised."""
+    catalogue = pd.read_csv(write_catalogue(tmp_path_factory.mktemp("catalogue")))
+    stamps = [load_stamp(row, 22050) for _, row in catalogue.groupby("class").head(1).iterrows()]
+    by_name, cfg, rng = {s.name: s for s in stamps}, ScenesConfig(), np.random.default_rng(0)
+    out = []
+    for _ in range(10):
+        chosen = [stamps[i] for i in rng.choice(len(stamps), 3, replace=False)]
+        frame, labels = render_frame(sample_scene(rng, "c", "test", chosen, cfg), by_name, cfg.width, cfg.height)
+        scale = np.array([cfg.width, cfg.height, cfg.width, cfg.height], np.float32)
+        truth = np.array([[x, y, x + w, y + h] for entry in object_boxes(labels, 3) if entry
+                          for x, y, w, h in [entry[0]]], np.float32) / scale
+        out.append((cv2.resize(frame, (256, 256), interpolation=cv2.INTER_LINEAR), truth))
+    return out
+
+
+def test_yolo_fastest_recall_on_demo_frames(yolo_cfg, demo_frames):
+    proposer = make_proposer(yolo_cfg)
+    recalls = []
+    for frame, truth in demo_frames:
+        boxes, scores = propose(proposer, frame, yolo_cfg)
+        assert boxes.shape == (8, 4) and scores.shape == (8,)
+        assert (boxes >= 0).all() and (boxes <= 1).all() and (np.diff(scores) <= 0).all()
+        recalls.append(recall_at_iou(boxes, truth, 0.5))
+    recall = float(np.mean(recalls))
+    print(f"YOLO-Fastest recall@8 (IoU 0.5) on {len(recalls)} demo frames: {recall:.2f}")
+    assert recall >= 0.5  # measured 0.73 on these 10 frames (0.82 on 20)
+
+
+def test_frames_h5_to_proposals_h5(tmp_path, yolo_cfg, demo_frames):
+    frames_path = tmp_path / "frames.h5"
+    with h5py.File(frames_path, "w") as h5:
+        h5["frames"] = np.stack([f for f, _ in demo_frames[:3]])
+        h5["second"] = np.arange(3, dtype=np.int32)
+    boxes, scores = frame_proposals(frames_path, ProposalConfig(**{**yolo_cfg.__dict__, "top_k": 5}))
+    assert boxes.shape == (3, 5, 4) and scores.shape == (3, 5)
+    write_proposals(tmp_path / "proposals.h5", boxes, scores, frames_path)
+    with h5py.File(tmp_path / "proposals.h5") as h5:
+        assert h5["boxes"].shape == (3, 5, 4) and h5["second"][:].tolist() == [0, 1, 2]
+
+
+def test_top_k_nms_pads_and_suppresses():
+    boxes = np.array([[0, 0, 0.5, 0.5], [0, 0, 0.5, 0.49], [0.5, 0.5, 1, 1]], np.float32)
+    kept, scores = top_k_nms(boxes, np.array([0.9, 0.8, 0.7], np.float32), k=4, iou=0.5)
+    assert scores.tolist() == pytest.approx([0.9, 0.7, 0.0, 0.0])
+    assert kept[1].tolist() == [0.5, 0.5, 1, 1] and not kept[2:].any()
+
+
+def test_faster_rcnn_path_with_saved_random_weights(tmp_path, demo_frames, small_threads):
+    torch.manual_seed(0)
+    model = fasterrcnn_mobilenet_v3_large_fpn(weights=None, weights_backbone=None, num_classes=3)
+    path = tmp_path / "frcnn.pt"
+    torch.save(model.state_dict(), path)
+    cfg = ProposalConfig(backend="faster-rcnn", faster_rcnn_weights=str(path), faster_rcnn_arch="mobilenet_v3_large_fpn",
+                         min_score=0.0)
+    boxes, _ = propose(make_proposer(cfg), demo_frames[0][0], cfg)
+    assert boxes.shape == (8, 4) and (boxes >= 0).all() and (boxes <= 1).all()
+    wrong = ProposalConfig(backend="faster-rcnn", faster_rcnn_weights=str(path), faster_rcnn_arch="resnet50_fpn")
+    with pytest.raises(BadInput, match=r"frcnn\.pt: state dict has \d+ keys, fasterrcnn_resnet50_fpn expects"):
+        make_proposer(wrong)
+
+
+def test_bad_configuration_and_files(tmp_path, yolo_cfg):
+    with pytest.raises(ConfigError, match="proposals.backend"):
+        ProposalConfig(backend="ssd")
+    with pytest.raises(BadInput, match="weights file not found"):
+        make_proposer(ProposalConfig(**{**yolo_cfg.__dict__, "yolo_weights": str(tmp_path / "none.weights")}))
+    truncated = tmp_path / "yolo.weights"
+    truncated.write_bytes(Path(yolo_cfg.yolo_weights).read_bytes()[:100_000])
+    with pytest.raises(BadInput, match=r"yolo\.weights: holds \d+ weights, yolo-fastest-1.1-xl.cfg needs 923486"):
+        make_proposer(ProposalConfig(**{**yolo_cfg.__dict__, "yolo_weights": str(truncated)}))
