@@ -1,0 +1,96 @@
+"""Training throughput: the model step alone vs the full loop with the HDF5 data loader.
+
+Writes random contract files (or reads --data results/<ds>), times `--steps` SGD steps on one in-memory batch,
+then the second epoch of `train_one_epoch` (workers already started) over the loader, and prints samples/s of both and their ratio
+(loader / model-only; near 1 means data loading keeps up). Last line: `train_loader_efficiency: <ratio>`.
+
+    .venv/bin/python bench/train_throughput.py --backbone mobilenet_v2 --rows 64 --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from msl_core.device import resolve_device
+from msl_core.models import ModelConfig, build_model
+from msl_core.models.losses import stage_losses
+from msl_core.training.data import TrainingFiles, make_loader, open_training_data
+from msl_core.training.loop import RunOptions, TrainConfig, make_optimizer, train_one_epoch
+from msl_core.training.synthetic import write_synthetic_inputs
+
+
+def model_step_rate(model, optimizer, batch, cfg: TrainConfig, device, steps: int) -> float:
+    frames = batch["frames"].to(device)
+    logmel, ya, yv = batch["logmel"].to(device), batch["audio"].to(device), batch["visual"].to(device)
+    model.train()
+
+    def step():
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            out = model(model.prepare_frames(frames), logmel, stage=cfg.stage)
+        loss = stage_losses(out, ya, yv, cfg.stage)["loss"]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss.item()
+
+    step()  # warm-up
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return steps * frames.shape[0] / (time.perf_counter() - start)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=None, help="results/<ds> with the contract files (default: random)")
+    ap.add_argument("--backbone", default="mobilenet_v2", choices=["resnet18", "mobilenet_v2"])
+    ap.add_argument("--freeze", type=int, default=None, help="frozen vision stages (default: config's)")
+    ap.add_argument("--stage", type=int, default=2, choices=[1, 2])
+    ap.add_argument("--rows", type=int, default=48)
+    ap.add_argument("--window-frames", type=int, default=51, help="log-mel steps T of random data (1 s = 51)")
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="auto")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.data is None:
+            files = write_synthetic_inputs(tmp, n=args.rows, n_frames=args.window_frames, num_classes=10, size=256,
+                                           splits=("train",))
+        else:
+            d = args.data
+            files = TrainingFiles(d / "frames.h5", d / "logmel.h5", d / "labels.h5", d / "index.csv")
+        data = open_training_data(files)
+        freeze = args.freeze if args.freeze is not None else {"resnet18": 0, "mobilenet_v2": 14}[args.backbone]
+        torch.manual_seed(0)
+        model = build_model(ModelConfig(num_classes=data.num_classes, vision_backbone=args.backbone,
+                                        freeze_vision_stages=freeze), None, warn_random=False).to(device)
+        if device.type == "cuda":
+            model = model.to(memory_format=torch.channels_last)
+        cfg = TrainConfig(stage=args.stage, epochs=1, lr=1e-4, batch_size=args.batch_size)
+        optimizer = make_optimizer(model, cfg)
+        loader = make_loader(data, cfg.batch_size, cfg.seed, args.workers, pin_memory=device.type == "cuda")
+        batch = next(iter(loader))
+        alone = model_step_rate(model, optimizer, batch, cfg, device, args.steps)
+        opts = RunOptions(device, args.workers, progress=False)
+        train_one_epoch(model, loader, optimizer, cfg, 0, opts)  # starts the persistent workers
+        full_rate = train_one_epoch(model, loader, optimizer, cfg, 1, opts)["samples_per_s"]
+    print(f"device: {device}, backbone: {args.backbone} (frozen {freeze}), stage {args.stage}, "
+          f"rows {len(data.rows)}, batch {args.batch_size}, T {data.n_frames}, threads {args.threads}, "
+          f"workers {args.workers}")
+    print(f"model_step_samples_per_s: {alone:.2f}")
+    print(f"full_loop_samples_per_s: {full_rate:.2f}")
+    print(f"train_loader_efficiency: {full_rate / alone:.3f}")
+
+
+if __name__ == "__main__":
+    main()

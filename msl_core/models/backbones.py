@@ -1,0 +1,147 @@
+"""Feature extractors: ResNet-18 (vision and audio, layer4 at stride 1) and the converted MobileNetV2.
+
+Every backbone maps its input to a (N, D, H, W) feature map and exposes:
+- `out_channels` (D), and
+- `stages`: the ordered list of sub-modules, so that the first k can be frozen (`freeze_stages`).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+from torchvision.models import resnet18
+
+from msl_core.errors import BadInput, ConfigError
+
+log = logging.getLogger(__name__)
+
+VISION_BACKBONES = ("resnet18", "mobilenet_v2")
+
+
+class ResNetBackbone(nn.Module):
+    """torchvision ResNet-18 trunk up to layer4, with layer4 at stride 1 (method.md §3.1, §1.6).
+
+    Input: vision (N, 3, 256, 256) → (N, 512, 16, 16); audio (N, 1, T, 64) → (N, 512, ⌈T/16⌉, 4)
+    (251 → 16, 51 → 4). No avgpool/fc: pooling belongs to the heads.
+    """
+
+    out_channels = 512
+
+    def __init__(self, in_channels: int = 3) -> None:
+        super().__init__()
+        net = resnet18(weights=None)  # torchvision's init: Kaiming fan_out convs, BN γ=1 β=0 (as the reference)
+        if in_channels != 3:
+            # The reference's audio net has its own 1-channel stem (`conv1_a`), same geometry as conv1.
+            net.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
+            nn.init.kaiming_normal_(net.conv1.weight, mode="fan_out", nonlinearity="relu")
+        # Stride 1 without dilation in layer4 (the reference's choice; torchvision's
+        # replace_stride_with_dilation would also dilate, which the reference does not).
+        net.layer4[0].conv1.stride = (1, 1)
+        net.layer4[0].downsample[0].stride = (1, 1)
+        self.conv1, self.bn1, self.relu, self.maxpool = net.conv1, net.bn1, net.relu, net.maxpool
+        self.layer1, self.layer2, self.layer3, self.layer4 = net.layer1, net.layer2, net.layer3, net.layer4
+
+    @property
+    def stages(self) -> list[nn.Module]:
+        return [nn.ModuleList([self.conv1, self.bn1]), self.layer1, self.layer2, self.layer3, self.layer4]
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (N, 64, H/4, W/4)
+        x = self.layer2(self.layer1(x))  # (N, 128, H/8, W/8)
+        return self.layer4(self.layer3(x))  # (N, 512, H/16, W/16)
+
+
+def load_resnet18_imagenet(backbone: ResNetBackbone, path: str | Path) -> None:
+    """Load torchvision's `resnet18` ImageNet state dict (e.g. resnet18-5c106cde.pth); the fc keys are dropped."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("model.resnet18_weights", f"{path} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a truncated or foreign file must never load silently
+        raise BadInput(path, f"not a readable PyTorch state dict ({exc})") from exc
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+    expected = backbone.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise BadInput(path, f"not a torchvision resnet18 state dict (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    wrong = [k for k, v in state.items() if tuple(v.shape) != tuple(expected[k].shape)]
+    if wrong:
+        raise BadInput(path, f"tensor shapes differ from resnet18 for {wrong[:3]}")
+    backbone.load_state_dict(state)
+
+
+class MobileNetBackbone(nn.Module):
+    """The converted ImageNet MobileNetV2 (msl_core.models.mobilenet_v2), last stage dilated: 256 → 1280×16×16.
+
+    Its batch-norm layers hold the tflite model's folded constants, so they stay in eval mode in every mode of
+    this module (in train mode their statistics would be overwritten; assets README).
+    """
+
+    out_channels = 1280
+
+    def __init__(self, features: nn.Module) -> None:
+        super().__init__()
+        self.features = features
+
+    @property
+    def stages(self) -> list[nn.Module]:
+        body = getattr(self.features, "features", self.features)
+        return list(body.children())
+
+    def train(self, mode: bool = True) -> MobileNetBackbone:
+        super().train(mode)
+        for m in self.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.eval()
+        return self
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.features(x)  # (N, 1280, H/16, W/16)
+
+
+def build_vision_backbone(name: str, weights: str | Path | None, *, warn_random: bool = True) -> nn.Module:
+    """`resnet18` (ImageNet state dict from `weights`, random when None) or `mobilenet_v2` (converted state dict).
+
+    `warn_random=False` when the weights are about to be replaced by a checkpoint anyway.
+    """
+    if name == "resnet18":
+        backbone = ResNetBackbone(3)
+        if weights is None:
+            if warn_random:
+                log.warning("model.resnet18_weights is not set: the vision ResNet-18 starts from random weights")
+        else:
+            load_resnet18_imagenet(backbone, weights)
+        return backbone
+    if name == "mobilenet_v2":
+        from msl_core.models import mobilenet_v2 as mnv2  # written by the teachers engineer
+
+        if weights is None:
+            if warn_random:
+                log.warning("no MobileNetV2 weights given: the vision MobileNetV2 starts from random weights")
+            features = mnv2.MobileNetV2Features(dilated=True)
+        else:
+            features = mnv2.load_mobilenet_v2_features(weights)
+        return MobileNetBackbone(features)
+    raise ConfigError("datasets.<ds>.vision_backbone", f"'{name}' is not one of {VISION_BACKBONES}")
+
+
+def build_audio_backbone() -> ResNetBackbone:
+    """Audio ResNet-18 with a 1-channel stem, random init (the reference trains it from scratch)."""
+    return ResNetBackbone(1)
+
+
+def freeze_stages(backbone: nn.Module, n: int) -> None:
+    """Freeze the first `n` stages: no gradient, and their batch-norm statistics no longer move."""
+    stages = backbone.stages
+    if not 0 <= n <= len(stages):
+        raise ConfigError("model.freeze_vision_stages", f"{n} is outside 0..{len(stages)} for this backbone")
+    for stage in stages[:n]:
+        for p in stage.parameters():
+            p.requires_grad_(False)

@@ -1,0 +1,178 @@
+"""The coarse-to-fine model (method.md §3.1): stage-1 classification + correspondence, stage-2 class-aware alignment.
+
+Stage 1 (`MTask` in the reference): GAP features → bias-free 1×1 class heads (C logits per modality) and an
+audio-visual correspondence (AVC) head scoring all N² (audio i, image j) pairs of a batch.
+Stage 2 (`Align`): each category's detached class activation map pools the backbone features; bias-free
+projectors map them to L2-normalised embeddings that a filtered contrastive loss aligns across modalities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from msl_core.errors import ConfigError
+from msl_core.models.backbones import build_audio_backbone, build_vision_backbone, freeze_stages
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# The converted tflite MobileNetV2 expects (uint8 − 128)/128, i.e. mean = std = 0.5 on [0, 1] (assets README).
+TFLITE_MEAN = (0.5, 0.5, 0.5)
+TFLITE_STD = (0.5, 0.5, 0.5)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild the network (stored in every checkpoint)."""
+
+    num_classes: int
+    vision_backbone: str = "resnet18"  # resnet18 | mobilenet_v2
+    embed_dim: int = 128
+    hidden_dim: int = 1024
+    avc_hidden: int = 128
+    freeze_vision_stages: int = 0  # first k stages of the vision backbone receive no gradient
+    categories: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.num_classes < 1:
+            raise ConfigError("labels", f"need at least one category, got {self.num_classes}")
+        if self.categories and len(self.categories) != self.num_classes:
+            raise ConfigError("labels", f"{len(self.categories)} category names for {self.num_classes} classes")
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "categories": list(self.categories)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelConfig:
+        return cls(**{**d, "categories": tuple(d.get("categories", ()))})
+
+
+class Projector(nn.Sequential):
+    """Bias-free D → hidden → E projector (the reference's Conv1d k=1 pair; a Linear on the last axis is the same)."""
+
+    def __init__(self, in_dim: int, hidden_dim: int, out_dim: int) -> None:
+        super().__init__(
+            nn.Linear(in_dim, hidden_dim, bias=False), nn.ReLU(inplace=True), nn.Linear(hidden_dim, out_dim, bias=False)
+        )
+
+
+class CorrespondenceHead(nn.Module):
+    """AVC head on all N² pairs: concat[a_i, v_j] → Linear → ReLU → Linear(→2); target 1 iff i = j.
+
+    The first Linear on a concatenation equals the sum of two Linears on the parts, so the N² pairs
+    cost N² additions instead of N² matrix products.
+    """
+
+    def __init__(self, audio_dim: int, visual_dim: int, hidden: int = 128) -> None:
+        super().__init__()
+        self.fc_audio = nn.Linear(audio_dim, hidden)
+        self.fc_visual = nn.Linear(visual_dim, hidden, bias=False)
+        self.out = nn.Linear(hidden, 2)
+
+    def forward(self, a: Tensor, v: Tensor) -> Tensor:
+        """a (N, Da), v (N, Dv) → logits (N, N, 2), [i, j] = (audio of clip i, image of clip j)."""
+        h = self.fc_audio(a)[:, None, :] + self.fc_visual(v)[None, :, :]  # (N, N, hidden)
+        return self.out(F.relu(h))
+
+
+def class_aware_pool(features: Tensor, cam: Tensor) -> Tensor:
+    """Pool features with each category's activation map (method.md §3.1, stage 2).
+
+    features (N, D, H, W), cam (N, C, H, W) ≥ 0 → (N, C, D) = Σ_p A_c(p)·F(p) / (Σ_p A_c(p) + 1e-10).
+    The reference's extra 1/P factor is dropped: the projector is bias-free and ReLU is positively
+    homogeneous, so a scale vanishes after the L2 normalisation.
+    """
+    f = features.flatten(2)  # (N, D, P)
+    a = cam.flatten(2)  # (N, C, P)
+    pooled = torch.einsum("ncp,ndp->ncd", a, f)
+    return pooled / (a.sum(-1, keepdim=True) + 1e-10)
+
+
+class CoarseToFine(nn.Module):
+    """Two backbones, class heads, the AVC head and (stage 2) the two projectors.
+
+    Inputs: frames (N, 3, H, W) already normalised (see `prepare_frames`); logmel (N, T, 64).
+    `forward(frames, logmel, stage)` returns a dict:
+      audio_logits, visual_logits (N, C); avc_logits (N, N, 2);
+      stage 2 also audio_embed, visual_embed (N, C, E), unit length (zero where a category map is empty).
+    Train/eval: only batch-norm differs; the converted MobileNetV2 and frozen stages keep theirs in eval mode.
+    """
+
+    def __init__(self, cfg: ModelConfig, vision: nn.Module, audio: nn.Module) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.vision, self.audio = vision, audio
+        dv, da, c = vision.out_channels, audio.out_channels, cfg.num_classes
+        self.audio_head = nn.Conv2d(da, c, kernel_size=1, bias=False)
+        self.visual_head = nn.Conv2d(dv, c, kernel_size=1, bias=False)
+        self.avc = CorrespondenceHead(da, dv, cfg.avc_hidden)
+        self.audio_proj = Projector(da, cfg.hidden_dim, cfg.embed_dim)
+        self.visual_proj = Projector(dv, cfg.hidden_dim, cfg.embed_dim)
+        mean, std = (TFLITE_MEAN, TFLITE_STD) if cfg.vision_backbone == "mobilenet_v2" else (IMAGENET_MEAN, IMAGENET_STD)
+        self.register_buffer("pixel_mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("pixel_std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+        freeze_stages(vision, cfg.freeze_vision_stages)
+
+    def train(self, mode: bool = True) -> CoarseToFine:
+        super().train(mode)
+        for stage in self.vision.stages[: self.cfg.freeze_vision_stages]:
+            stage.eval()  # frozen weights with moving BN statistics would still drift
+        return self
+
+    def stage_parameters(self, stage: int) -> list[nn.Parameter]:
+        """Trainable parameters of a stage (stage 1 leaves the projectors out: they get no gradient)."""
+        skip = () if stage == 2 else ("audio_proj.", "visual_proj.")
+        return [p for n, p in self.named_parameters() if p.requires_grad and not n.startswith(skip)]
+
+    def prepare_frames(self, frames: Tensor) -> Tensor:
+        """uint8 (N, H, W, 3) RGB on any device → normalised float (N, 3, H, W), channels-last memory."""
+        x = frames.permute(0, 3, 1, 2).float().div_(255.0)
+        x = (x - self.pixel_mean) / self.pixel_std
+        return x.contiguous(memory_format=torch.channels_last)
+
+    def backbone_features(self, frames: Tensor, logmel: Tensor) -> tuple[Tensor, Tensor]:
+        """frames (N, 3, H, W), logmel (N, T, 64) → F^v (N, Dv, H/16, W/16), F^a (N, Da, ⌈T/16⌉, 4)."""
+        if logmel.dim() != 3:
+            raise ValueError(f"logmel must be (N, T, n_mels), got {tuple(logmel.shape)}")
+        return self.vision(frames), self.audio(logmel.unsqueeze(1))
+
+    def class_maps(self, fv: Tensor, fa: Tensor) -> tuple[Tensor, Tensor]:
+        """Raw class score maps W·F: visual (N, C, h, w), audio (N, C, t, f). GAP of these = the logits."""
+        return self.visual_head(fv), self.audio_head(fa)
+
+    def embed_audio(self, fa: Tensor, audio_map: Tensor) -> Tensor:
+        """Class-aware audio embeddings (N, C, E) from F^a and its raw class map (CAM detached, as the reference)."""
+        pooled = class_aware_pool(fa, F.relu(audio_map).detach())  # (N, C, Da)
+        return F.normalize(self.audio_proj(pooled), dim=-1)
+
+    def embed_visual(self, fv: Tensor, visual_map: Tensor) -> Tensor:
+        pooled = class_aware_pool(fv, F.relu(visual_map).detach())  # (N, C, Dv)
+        return F.normalize(self.visual_proj(pooled), dim=-1)
+
+    def embed_positions(self, fv: Tensor) -> Tensor:
+        """Per-position visual embeddings (N, E, h, w), unit length (localisation, no CAM pooling)."""
+        n, _, h, w = fv.shape
+        e = F.normalize(self.visual_proj(fv.flatten(2).transpose(1, 2)), dim=-1)  # (N, h·w, E)
+        return e.transpose(1, 2).reshape(n, -1, h, w)
+
+    def forward(self, frames: Tensor, logmel: Tensor, stage: int = 1) -> dict[str, Tensor]:
+        fv, fa = self.backbone_features(frames, logmel)
+        vmap, amap = self.class_maps(fv, fa)
+        out = {
+            "audio_logits": amap.mean((2, 3)),  # (N, C) = W_a · GAP(F^a)
+            "visual_logits": vmap.mean((2, 3)),  # (N, C)
+            "avc_logits": self.avc(fa.mean((2, 3)), fv.mean((2, 3))),  # (N, N, 2)
+        }
+        if stage == 2:
+            out["audio_embed"] = self.embed_audio(fa, amap)  # (N, C, E)
+            out["visual_embed"] = self.embed_visual(fv, vmap)  # (N, C, E)
+        return out
+
+
+def build_model(cfg: ModelConfig, vision_weights: str | None = None, *, warn_random: bool = True) -> CoarseToFine:
+    """Build the model; `vision_weights` = the ImageNet checkpoint of the chosen vision backbone (None: random)."""
+    vision = build_vision_backbone(cfg.vision_backbone, vision_weights, warn_random=warn_random)
+    return CoarseToFine(cfg, vision, build_audio_backbone())

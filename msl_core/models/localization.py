@@ -1,0 +1,87 @@
+"""Localisation maps (method.md §3.1 `Location`): the one function that evaluation and inference both call.
+
+Stage 2: S_c(p) = ReLU(⟨e^a_c, e^v(p)⟩) between the audio embedding of category c and the projected visual
+feature at each position. CAM baseline: the stage-1 visual class activation maps ReLU(W_v,c · F^v).
+Both are combined with audio-probability weights: w_c = σ(z^a_c), categories with w_c > threshold plus the
+arg-max; L = Σ w_c S_c / Σ w_c, then L / max L.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from msl_core.models.coarse_to_fine import CoarseToFine
+
+
+@dataclass(frozen=True)
+class LocalizationConfig:
+    class_threshold: float = 0.3
+    # The reference applies σ twice at test time (σ(σ(z)) ∈ (0.5, 0.731): every category is always kept);
+    # true reproduces that bug for comparison with its published numbers (method.md §6.2).
+    reference_double_sigmoid: bool = False
+    map_size: int = 16
+
+
+def class_weights(audio_logits: Tensor, threshold: float = 0.3, double_sigmoid: bool = False) -> Tensor:
+    """(N, C) logits → (N, C) weights: the probability where kept (> threshold, or the arg-max), else 0."""
+    w = torch.sigmoid(audio_logits.float())
+    if double_sigmoid:
+        w = torch.sigmoid(w)
+    kept = w > threshold
+    kept[torch.arange(w.shape[0], device=w.device), w.argmax(1)] = True
+    return w * kept
+
+
+def max_normalise(maps: Tensor) -> Tensor:
+    """Divide each (…, H, W) map by its maximum; an all-zero map stays zero."""
+    peak = maps.flatten(-2).amax(-1)[..., None, None]
+    return torch.where(peak > 0, maps / peak.clamp_min(1e-12), torch.zeros_like(maps))
+
+
+def combine_class_maps(class_maps: Tensor, weights: Tensor) -> Tensor:
+    """class_maps (N, C, H, W) ≥ 0, weights (N, C) ≥ 0 → class-agnostic (N, H, W) in [0, 1]."""
+    combined = torch.einsum("nchw,nc->nhw", class_maps, weights) / weights.sum(1).clamp_min(1e-12)[:, None, None]
+    return max_normalise(combined)
+
+
+def resize_maps(maps: Tensor, size: int) -> Tensor:
+    """Bilinear resize of (N, C, h, w) to (N, C, size, size) (framework default corners, as the reference)."""
+    if maps.shape[-2:] == (size, size):
+        return maps
+    return F.interpolate(maps, size=(size, size), mode="bilinear", align_corners=False)
+
+
+@torch.no_grad()
+def localize_batch(
+    stage2: CoarseToFine, frames: Tensor, logmel: Tensor, cfg: LocalizationConfig, stage1: CoarseToFine | None = None
+) -> dict[str, Tensor]:
+    """Maps for one batch; frames are prepared (normalised NCHW), logmel (N, T, 64); models in eval mode.
+
+    Returns (float32, on the models' device):
+      stage2 (N, S, S) in [0, 1]; stage2_class (N, C, S, S) = ReLU cosine maps in [0, 1];
+      audio_prob (N, C) = σ(z^a) of the stage-2 model;
+      with `stage1`: cam (N, S, S) in [0, 1]; cam_class (N, C, S, S) = ReLU(W_v · F^v) divided by the
+      clip's largest class value (keeps the classes' relative strength and fits float16).
+    """
+    fv, fa = stage2.backbone_features(frames, logmel)
+    _, amap = stage2.class_maps(fv, fa)
+    audio_logits = amap.float().mean((2, 3))  # (N, C)
+    ea = stage2.embed_audio(fa, amap).float()  # (N, C, E)
+    ev = stage2.embed_positions(fv).float()  # (N, E, h, w)
+    sim = F.relu(torch.einsum("nce,nehw->nchw", ea, ev))  # (N, C, h, w)
+    sim = resize_maps(sim, cfg.map_size).clamp(0.0, 1.0)
+    weights = class_weights(audio_logits, cfg.class_threshold, cfg.reference_double_sigmoid)
+    out = {"stage2": combine_class_maps(sim, weights), "stage2_class": sim, "audio_prob": torch.sigmoid(audio_logits)}
+    if stage1 is not None:
+        fv1, fa1 = stage1.backbone_features(frames, logmel)
+        vmap1, amap1 = stage1.class_maps(fv1, fa1)
+        cam = resize_maps(F.relu(vmap1.float()), cfg.map_size)  # (N, C, S, S)
+        w1 = class_weights(amap1.float().mean((2, 3)), cfg.class_threshold, cfg.reference_double_sigmoid)
+        out["cam"] = combine_class_maps(cam, w1)
+        peak = cam.flatten(1).amax(1).clamp_min(1e-12)[:, None, None, None]
+        out["cam_class"] = cam / peak
+    return out

@@ -1,0 +1,73 @@
+"""Losses of the two stages (method.md §3.1): soft-label BCE, balanced AVC, filtered contrastive distance."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def classification_loss(logits: Tensor, targets: Tensor) -> Tensor:
+    """BCE(σ(z), y) averaged over N×C; `targets` are soft pseudo labels in [0, 1]."""
+    return F.binary_cross_entropy_with_logits(logits.float(), targets.float())
+
+
+def correspondence_loss(avc_logits: Tensor) -> Tensor:
+    """Balanced AVC loss: ½·mean CE over the N matching pairs + ½·mean CE over the N²−N others.
+
+    avc_logits (N, N, 2), [i, j] = audio i with image j; class 1 = "corresponds" iff i = j.
+    With N = 1 there is no negative pair and the negative half is 0.
+    """
+    n = avc_logits.shape[0]
+    eye = torch.eye(n, dtype=torch.bool, device=avc_logits.device)
+    ce = F.cross_entropy(avc_logits.reshape(n * n, 2).float(), eye.reshape(-1).long(), reduction="none").view(n, n)
+    pos = ce[eye].mean()
+    neg = ce[~eye].mean() if n > 1 else ce.new_zeros(())
+    return 0.5 * pos + 0.5 * neg
+
+
+def distance_loss(
+    audio_embed: Tensor,
+    visual_embed: Tensor,
+    audio_prob: Tensor,
+    visual_prob: Tensor,
+    margin: float = 1.4,
+    prob_filter: float = 0.3,
+) -> Tensor:
+    """Filtered contrastive loss on class-aware embeddings (stage 2).
+
+    audio_embed, visual_embed (N, C, E) unit vectors; audio_prob, visual_prob (N, C) = σ(logits), no gradient.
+    Rows are flattened to M = N·C (row n·C + c). D_ij = 2 − 2⟨e^a_i, e^v_j⟩ (squared distance, clamped ≥ 0).
+    Only pairs whose audio and visual probabilities both exceed `prob_filter` count. Positives: the diagonal
+    (same clip and category), mean D; negatives: every other pair, mean max(0, margin − √D)².
+    """
+    ea = audio_embed.float().flatten(0, 1)  # (M, E)
+    ev = visual_embed.float().flatten(0, 1)  # (M, E)
+    m = ea.shape[0]
+    d = (2.0 - 2.0 * ea @ ev.T).clamp_min(0.0)  # (M, M)
+    keep = ((audio_prob.detach().flatten() > prob_filter)[:, None] & (visual_prob.detach().flatten() > prob_filter)[None, :]).float()
+    eye = torch.eye(m, device=d.device)
+    # The reference adds 1e-10 per element of the M×M mask to each denominator.
+    pos = (d * keep * eye).sum() / ((keep * eye).sum() + 1e-10 * m * m)
+    # clamp before √: its gradient at 0 is infinite (0·∞ = NaN where a pair is filtered out).
+    hinge = F.relu(margin - d.clamp_min(1e-12).sqrt()).pow(2)
+    neg = (hinge * keep * (1 - eye)).sum() / ((keep * (1 - eye)).sum() + 1e-10 * m * m)
+    return pos + neg
+
+
+def stage_losses(out: dict[str, Tensor], audio_labels: Tensor, visual_labels: Tensor, stage: int,
+                 margin: float = 1.4, prob_filter: float = 0.3) -> dict[str, Tensor]:
+    """The loss terms of a stage and their sum `loss` (all weights 1, as the reference: L₁, L₂ of §3.1)."""
+    terms = {
+        "cls_audio": classification_loss(out["audio_logits"], audio_labels),
+        "cls_visual": classification_loss(out["visual_logits"], visual_labels),
+        "avc": correspondence_loss(out["avc_logits"]),
+    }
+    if stage == 2:
+        terms["align"] = distance_loss(
+            out["audio_embed"], out["visual_embed"],
+            torch.sigmoid(out["audio_logits"].float()), torch.sigmoid(out["visual_logits"].float()),
+            margin=margin, prob_filter=prob_filter,
+        )
+    terms["loss"] = sum(terms.values())
+    return terms

@@ -1,0 +1,220 @@
+"""Training data from the contract files (docs/architecture.md): frames.h5, logmel.h5, labels.h5, index.csv.
+
+Everything is checked once up front (row counts, shapes, dtypes, label range), so a bad file fails with its
+name before any training step. Batches are read from HDF5 in one sorted selection per batch; frames stay
+uint8 until they reach the device (`CoarseToFine.prepare_frames` converts and normalises them there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from msl_core.errors import BadInput
+
+N_MELS = 64
+
+
+@dataclass(frozen=True)
+class TrainingFiles:
+    frames: Path
+    logmel: Path
+    labels: Path
+    index: Path
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Validated inputs: `rows` are the HDF5 rows of the chosen split, in file order."""
+
+    files: TrainingFiles
+    rows: np.ndarray  # (R,) int64
+    n_rows: int  # rows in every file
+    frame_size: tuple[int, int]
+    n_frames: int  # log-mel time steps T
+    categories: tuple[str, ...]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.categories)
+
+
+def _dataset(h5: h5py.File, path: Path, name: str) -> h5py.Dataset:
+    if name not in h5:
+        raise BadInput(path, f"has no dataset '{name}' (found {sorted(h5.keys())})")
+    return h5[name]
+
+
+def _check_rows(path: Path, what: str, n: int, expected: int, against: Path) -> None:
+    if n != expected:
+        raise BadInput(path, f"'{what}' has {n} rows but {against.name} has {expected}: the files are not row-aligned")
+
+
+def _categories(labels: h5py.File, path: Path, c: int) -> tuple[str, ...]:
+    names = labels.attrs.get("categories")
+    if names is None:
+        raise BadInput(path, "has no attribute 'categories'")
+    names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in np.atleast_1d(names))
+    if len(names) != c:
+        raise BadInput(path, f"attribute 'categories' names {len(names)} categories but the labels have {c} columns")
+    return names
+
+
+def check_media(frames_path: Path, logmel_path: Path) -> tuple[int, tuple[int, int], int]:
+    """Validate frames.h5 and logmel.h5 against each other → (rows, frame size, log-mel steps T)."""
+    for p in (frames_path, logmel_path):
+        if not Path(p).is_file():
+            raise BadInput(p, "file not found")
+    with h5py.File(frames_path, "r") as fh, h5py.File(logmel_path, "r") as lh:
+        frames = _dataset(fh, frames_path, "frames")
+        logmel = _dataset(lh, logmel_path, "logmel")
+        if frames.ndim != 4 or frames.shape[3] != 3 or frames.dtype != np.uint8:
+            raise BadInput(frames_path, f"'frames' must be uint8 (N, H, W, 3), got {frames.dtype} {frames.shape}")
+        n = frames.shape[0]
+        if n == 0:
+            raise BadInput(frames_path, "'frames' is empty (0 rows)")
+        if frames.shape[1] % 16 or frames.shape[2] % 16:
+            raise BadInput(frames_path, f"frame size {frames.shape[1:3]} is not a multiple of the backbone stride 16")
+        if logmel.ndim != 3 or logmel.shape[2] != N_MELS or not np.issubdtype(logmel.dtype, np.floating):
+            raise BadInput(logmel_path, f"'logmel' must be float (N, T, {N_MELS}), got {logmel.dtype} {logmel.shape}")
+        _check_rows(logmel_path, "logmel", logmel.shape[0], n, frames_path)
+        return n, (frames.shape[1], frames.shape[2]), logmel.shape[1]
+
+
+def read_index(index_path: Path, n: int) -> pd.DataFrame:
+    """index.csv, checked to be row-aligned with the n HDF5 rows and to carry a `split` column."""
+    if not Path(index_path).is_file():
+        raise BadInput(index_path, "file not found")
+    index = pd.read_csv(index_path)
+    if "split" not in index.columns:
+        raise BadInput(index_path, f"has no 'split' column (columns: {list(index.columns)})")
+    if len(index) != n:
+        raise BadInput(index_path, f"has {len(index)} rows but the HDF5 files have {n}: not row-aligned")
+    return index
+
+
+def split_rows(index: pd.DataFrame, index_path: Path, split: str | None) -> np.ndarray:
+    rows = np.arange(len(index), dtype=np.int64) if split is None else np.flatnonzero(index["split"].to_numpy() == split)
+    if len(rows) == 0:
+        raise BadInput(index_path, f"has no rows with split == '{split}'")
+    return rows.astype(np.int64)
+
+
+def check_labels(path: Path, n: int, num_classes: int | None) -> tuple[str, ...]:
+    """Validate labels.h5 (row count, (N, C) shapes, values in [0, 1]) → its category names."""
+    if not Path(path).is_file():
+        raise BadInput(path, "file not found")
+    with h5py.File(path, "r") as yh:
+        audio, visual = _dataset(yh, path, "audio"), _dataset(yh, path, "visual")
+        for name, ds in (("audio", audio), ("visual", visual)):
+            if ds.ndim != 2:
+                raise BadInput(path, f"'{name}' must be (N, C), got shape {ds.shape}")
+            if ds.shape[0] != n:
+                raise BadInput(path, f"'{name}' has {ds.shape[0]} rows but frames.h5 has {n}: not row-aligned")
+        if audio.shape[1] != visual.shape[1]:
+            raise BadInput(path, f"'audio' has {audio.shape[1]} categories but 'visual' has {visual.shape[1]}")
+        c = audio.shape[1]
+        if num_classes is not None and c != num_classes:
+            raise BadInput(path, f"labels have {c} categories but the model was trained with {num_classes}")
+        for name in ("audio", "visual"):
+            values = yh[name][()]
+            if not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:
+                raise BadInput(path, f"'{name}' must hold finite values in [0, 1]")
+        return _categories(yh, path, c)
+
+
+def open_training_data(files: TrainingFiles, split: str | None = "train", num_classes: int | None = None) -> TrainingData:
+    """Check the four files against each other and select the rows of `split` (None: all rows).
+
+    `num_classes`: the category count the model expects (stage 2 from a stage-1 checkpoint), checked against labels.
+    """
+    n, frame_size, n_frames = check_media(files.frames, files.logmel)
+    categories = check_labels(files.labels, n, num_classes)
+    rows = split_rows(read_index(files.index, n), files.index, split)
+    return TrainingData(files, rows, n, frame_size, n_frames, categories)
+
+
+class BatchReader(Dataset):
+    """Reads whole batches: `reader[rows]` → dict of tensors, one sorted HDF5 selection per file.
+
+    Files are opened lazily in each worker process (h5py handles must not cross a fork).
+    """
+
+    def __init__(self, files: TrainingFiles) -> None:
+        self.files = files
+        self._handles: tuple[h5py.File, h5py.File, h5py.File] | None = None
+
+    def __len__(self) -> int:
+        with h5py.File(self.files.frames, "r") as f:
+            return f["frames"].shape[0]
+
+    def _open(self) -> tuple[h5py.File, h5py.File, h5py.File]:
+        if self._handles is None:
+            self._handles = tuple(h5py.File(p, "r") for p in (self.files.frames, self.files.logmel, self.files.labels))
+        return self._handles
+
+    def __getitem__(self, rows: list[int]) -> dict[str, torch.Tensor]:
+        fh, lh, yh = self._open()
+        order = np.argsort(rows)
+        sel = np.asarray(rows)[order]  # h5py needs increasing indices
+        inverse = np.argsort(order)  # back to the sampler's order
+        return {
+            "frames": torch.from_numpy(fh["frames"][sel][inverse]),  # (B, H, W, 3) uint8
+            "logmel": torch.from_numpy(lh["logmel"][sel][inverse].astype(np.float32, copy=False)),  # (B, T, 64)
+            "audio": torch.from_numpy(yh["audio"][sel][inverse].astype(np.float32, copy=False)),  # (B, C)
+            "visual": torch.from_numpy(yh["visual"][sel][inverse].astype(np.float32, copy=False)),  # (B, C)
+        }
+
+    def __getstate__(self) -> dict:
+        return {"files": self.files, "_handles": None}
+
+
+def epoch_generator(seed: int, epoch: int, stream: int = 0) -> torch.Generator:
+    """A generator that depends only on (seed, epoch, stream): a resumed run draws exactly what it would have."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + epoch * 101 + stream)
+
+
+class EpochBatchSampler(Sampler[list[int]]):
+    """Shuffled batches of the given rows, reshuffled per epoch from (seed, epoch) (`set_epoch`).
+
+    A last batch of one row is dropped: the correspondence loss needs a negative pair.
+    """
+
+    def __init__(self, rows: np.ndarray, batch_size: int, seed: int) -> None:
+        if batch_size < 2:
+            raise ValueError("batch_size must be ≥ 2 (the AVC loss needs negative pairs)")
+        self.rows, self.batch_size, self.seed, self.epoch = rows, batch_size, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[list[int]]:
+        perm = torch.randperm(len(self.rows), generator=epoch_generator(self.seed, self.epoch)).numpy()
+        for start in range(0, len(perm), self.batch_size):
+            chunk = perm[start : start + self.batch_size]
+            if len(chunk) >= 2:
+                yield self.rows[chunk].tolist()
+
+    def __len__(self) -> int:
+        full, rest = divmod(len(self.rows), self.batch_size)
+        return full + (rest >= 2)
+
+
+def make_loader(data: TrainingData, batch_size: int, seed: int, workers: int, pin_memory: bool) -> DataLoader:
+    """A DataLoader of whole batches (the reader does the batching); workers persist across epochs."""
+    return DataLoader(
+        BatchReader(data.files),
+        sampler=EpochBatchSampler(data.rows, batch_size, seed),
+        batch_size=None,
+        num_workers=workers,
+        pin_memory=pin_memory,
+        persistent_workers=workers > 0,
+        prefetch_factor=4 if workers > 0 else None,
+    )

@@ -1,0 +1,69 @@
+"""Localisation over a dataset split → maps.h5 (docs/architecture.md), via `models.localization.localize_batch`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from msl_core.errors import BadInput
+from msl_core.models.localization import LocalizationConfig, localize_batch
+from msl_core.training.checkpoint import load_model
+from msl_core.training.data import check_media, read_index, split_rows
+
+log = logging.getLogger(__name__)
+
+STR = h5py.string_dtype("utf-8")
+
+
+def write_maps(frames: str | Path, logmel: str | Path, index: str | Path, stage1_model: str | Path,
+               stage2_model: str | Path, out: str | Path, cfg: LocalizationConfig,
+               device: torch.device | None = None, batch_size: int = 16, split: str = "test",
+               progress: bool = True) -> int:
+    """Write maps for the rows of `split` to `out` (see the module doc); returns the number of rows M."""
+    device = device or torch.device("cpu")
+    frames, logmel, index, out = Path(frames), Path(logmel), Path(index), Path(out)
+    n, _, _ = check_media(frames, logmel)
+    table = read_index(index, n)
+    for col in ("clip_id", "second"):
+        if col not in table.columns:
+            raise BadInput(index, f"has no '{col}' column")
+    rows = split_rows(table, index, split)
+    stage1, stage2 = load_model(stage1_model, device), load_model(stage2_model, device)
+    if stage1.cfg.num_classes != stage2.cfg.num_classes:
+        raise BadInput(stage2_model, f"has {stage2.cfg.num_classes} classes, {Path(stage1_model).name} has "
+                                     f"{stage1.cfg.num_classes}")
+    m, c, s = len(rows), stage2.cfg.num_classes, cfg.map_size
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    with h5py.File(frames, "r") as fh, h5py.File(logmel, "r") as lh, h5py.File(tmp, "w") as oh:
+        dsets = {
+            "stage2": oh.create_dataset("stage2", (m, s, s), np.float16),
+            "cam": oh.create_dataset("cam", (m, s, s), np.float16),
+            "stage2_class": oh.create_dataset("stage2_class", (m, c, s, s), np.float16),
+            "cam_class": oh.create_dataset("cam_class", (m, c, s, s), np.float16),
+            "audio_prob": oh.create_dataset("audio_prob", (m, c), np.float32),
+        }
+        oh.create_dataset("clip_id", data=table["clip_id"].astype(str).to_numpy()[rows].astype(object), dtype=STR)
+        oh.create_dataset("second", data=table["second"].to_numpy()[rows].astype(np.int32))
+        oh.create_dataset("row", data=rows)
+        oh.attrs["categories"] = list(stage2.cfg.categories) or [str(i) for i in range(c)]
+        oh.attrs["reference_double_sigmoid"] = cfg.reference_double_sigmoid
+        oh.attrs["class_threshold"] = cfg.class_threshold
+        starts = range(0, m, batch_size)
+        for start in tqdm(starts, desc="localize", file=sys.stderr, disable=not progress, mininterval=2.0):
+            sel = rows[start : start + batch_size]  # increasing: rows come from np.flatnonzero
+            x = stage2.prepare_frames(torch.from_numpy(fh["frames"][sel]).to(device))
+            a = torch.from_numpy(lh["logmel"][sel].astype(np.float32, copy=False)).to(device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                maps = localize_batch(stage2, x, a, cfg, stage1=stage1)
+            for key, dset in dsets.items():
+                dset[start : start + len(sel)] = maps[key].float().cpu().numpy().astype(dset.dtype)
+    tmp.replace(out)
+    log.info("wrote %d %s maps (%d categories, %d×%d) to %s", m, split, c, s, s, out)
+    return m

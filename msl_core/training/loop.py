@@ -1,0 +1,220 @@
+"""The training loop shared by both stages (rules `train_stage1`, `train_stage2`).
+
+SGD with the reference hyper-parameters (method.md §4); stage 2 starts from the stage-1 weights with fresh
+projectors. Every epoch ends with a resumable checkpoint; the final model, a per-epoch metrics CSV and a
+loss-curve PNG are the rule's outputs. On CUDA: bf16 autocast and channels-last; everywhere: seeded.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+from tqdm import tqdm
+
+from msl_core.errors import BadInput, ConfigError, MslError
+from msl_core.models.coarse_to_fine import CoarseToFine, ModelConfig, build_model
+from msl_core.models.losses import stage_losses
+from msl_core.training.checkpoint import (
+    config_hash,
+    file_fingerprint,
+    load_resumable,
+    read_model_file,
+    save_checkpoint,
+    save_model,
+    set_rng_state,
+)
+from msl_core.training.curves import plot_losses
+from msl_core.training.data import TrainingData, epoch_generator, make_loader
+
+log = logging.getLogger(__name__)
+
+
+class TrainingDiverged(MslError):
+    """A non-finite loss: names the epoch and batch."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters that change the result (all from config.yaml `train:`)."""
+
+    stage: int
+    epochs: int
+    lr: float
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    batch_size: int = 16
+    margin: float = 1.4
+    prob_filter: float = 0.3
+    flip_prob: float = 0.5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.stage not in (1, 2):
+            raise ConfigError("train.stage", f"must be 1 or 2, got {self.stage}")
+        if self.epochs < 1:
+            raise ConfigError(f"train.stage{self.stage}.epochs", f"must be ≥ 1, got {self.epochs}")
+        if self.batch_size < 2:
+            raise ConfigError("train.batch_size", "must be ≥ 2 (the correspondence loss needs negative pairs)")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Throughput settings: they never change the result, so they are not part of the config hash."""
+
+    device: torch.device = torch.device("cpu")
+    workers: int = 0
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class StageOutputs:
+    model: Path
+    metrics: Path
+    curve: Path
+    checkpoint: Path
+
+    @classmethod
+    def in_dir(cls, folder: str | Path) -> StageOutputs:
+        folder = Path(folder)
+        return cls(folder / "model.pt", folder / "metrics.csv", folder / "loss.png", folder / "checkpoint.pt")
+
+
+BatchHook = Callable[[int, int], None]
+
+
+def init_model(model_cfg: ModelConfig, train_cfg: TrainConfig, vision_weights: str | None,
+               stage1_model: str | Path | None) -> CoarseToFine:
+    """Seeded model: stage 1 from the ImageNet backbone, stage 2 from the stage-1 file (projectors fresh)."""
+    torch.manual_seed(train_cfg.seed)
+    if train_cfg.stage == 1:
+        return build_model(model_cfg, vision_weights)
+    if stage1_model is None:
+        raise ConfigError("train.stage2", "stage 2 needs the stage-1 model file")
+    state = read_model_file(stage1_model)
+    trained = ModelConfig.from_dict(state["model_config"])
+    if trained.num_classes != model_cfg.num_classes or trained.vision_backbone != model_cfg.vision_backbone:
+        raise BadInput(stage1_model, f"was trained with {trained.num_classes} classes and {trained.vision_backbone}; "
+                                     f"stage 2 asks for {model_cfg.num_classes} and {model_cfg.vision_backbone}")
+    model = build_model(model_cfg, None, warn_random=False)
+    # The reference loads stage 1 non-strictly so the projectors start fresh.
+    weights = {k: v for k, v in state["state_dict"].items() if not k.startswith(("audio_proj.", "visual_proj."))}
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    if unexpected or any(not k.startswith(("audio_proj.", "visual_proj.")) for k in missing):
+        raise BadInput(stage1_model, f"weights do not fit the model (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    return model
+
+
+def make_optimizer(model: CoarseToFine, cfg: TrainConfig) -> torch.optim.SGD:
+    return torch.optim.SGD(model.stage_parameters(cfg.stage), lr=cfg.lr, momentum=cfg.momentum,
+                           weight_decay=cfg.weight_decay)
+
+
+def augment(frames: Tensor, flips: Tensor) -> Tensor:
+    """Horizontal flip of the frames selected by `flips` (N,) bool (method.md §1.2; audio is not augmented)."""
+    return torch.where(flips.to(frames.device)[:, None, None, None], frames.flip(-1), frames)
+
+
+def train_one_epoch(model: CoarseToFine, loader, optimizer: torch.optim.Optimizer, cfg: TrainConfig, epoch: int,
+                    opts: RunOptions, on_batch: BatchHook | None = None) -> dict[str, float]:
+    """One pass over the loader; returns the mean of every loss term and the throughput."""
+    model.train()
+    loader.sampler.set_epoch(epoch)
+    flip_gen = epoch_generator(cfg.seed, epoch, stream=1)
+    device, cuda = opts.device, opts.device.type == "cuda"
+    sums: dict[str, float] = {}
+    samples, start = 0, time.perf_counter()
+    bar = tqdm(loader, desc=f"stage {cfg.stage} epoch {epoch + 1}/{cfg.epochs}", file=sys.stderr,
+               disable=not opts.progress, mininterval=2.0, dynamic_ncols=False, ncols=120)
+    for b, batch in enumerate(bar):
+        if on_batch is not None:
+            on_batch(epoch, b)
+        n = batch["frames"].shape[0]
+        flips = torch.rand(n, generator=flip_gen) < cfg.flip_prob
+        frames = augment(model.prepare_frames(batch["frames"].to(device, non_blocking=True)), flips)
+        logmel = batch["logmel"].to(device, non_blocking=True)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
+            out = model(frames, logmel, stage=cfg.stage)
+        terms = stage_losses(out, batch["audio"].to(device), batch["visual"].to(device), cfg.stage,
+                             margin=cfg.margin, prob_filter=cfg.prob_filter)
+        values = {k: v.item() for k, v in terms.items()}
+        if not all(map(_finite, values.values())):
+            raise TrainingDiverged(f"stage {cfg.stage}, epoch {epoch + 1}, batch {b + 1}: non-finite loss {values}; "
+                                   "stopped without saving (the last good checkpoint is kept)")
+        optimizer.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        optimizer.step()
+        for k, v in values.items():
+            sums[k] = sums.get(k, 0.0) + v * n
+        samples += n
+        bar.set_postfix({k: f"{v / samples:.3f}" for k, v in sums.items()}, refresh=False)
+    if samples == 0:
+        raise MslError(f"stage {cfg.stage}, epoch {epoch + 1}: no training batch (fewer than 2 training rows?)")
+    means = {k: v / samples for k, v in sums.items()}
+    means["samples_per_s"] = samples / (time.perf_counter() - start)
+    return means
+
+
+def _finite(x: float) -> bool:
+    return math.isfinite(x)
+
+
+def write_metrics(path: Path, history: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = list(history[0])
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def run_hash(model_cfg: ModelConfig, cfg: TrainConfig, data: TrainingData, vision_weights: str | None,
+             stage1_model: str | Path | None) -> str:
+    inputs = [file_fingerprint(p) for p in (data.files.frames, data.files.logmel, data.files.labels, data.files.index)]
+    init = file_fingerprint(stage1_model) if stage1_model else (str(vision_weights) if vision_weights else None)
+    return config_hash(model_cfg.to_dict(), asdict(cfg), inputs, init)
+
+
+def train_stage(data: TrainingData, model_cfg: ModelConfig, cfg: TrainConfig, outputs: StageOutputs,
+                opts: RunOptions = RunOptions(), *, vision_weights: str | None = None,
+                stage1_model: str | Path | None = None, on_batch: BatchHook | None = None) -> list[dict]:
+    """Train one stage to `outputs`, resuming from `outputs.checkpoint` when it matches this run.
+
+    Returns the per-epoch history (the rows of metrics.csv).
+    """
+    if model_cfg.num_classes != data.num_classes:
+        raise BadInput(data.files.labels, f"has {data.num_classes} categories, the model {model_cfg.num_classes}")
+    chash = run_hash(model_cfg, cfg, data, vision_weights, stage1_model)
+    model = init_model(model_cfg, cfg, vision_weights, stage1_model).to(opts.device)
+    if opts.device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = make_optimizer(model, cfg)
+    history: list[dict] = []
+    start = 0
+    resumed = load_resumable(outputs.checkpoint, chash)
+    if resumed is not None:
+        model.load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        set_rng_state(resumed["rng"])
+        start, history = resumed["epoch"], resumed["history"]
+        log.info("resuming stage %d from %s after epoch %d", cfg.stage, outputs.checkpoint, start)
+    loader = make_loader(data, cfg.batch_size, cfg.seed, opts.workers, pin_memory=opts.device.type == "cuda")
+    log.info("stage %d: %d training rows, %d batches/epoch, device %s, epochs %d..%d",
+             cfg.stage, len(data.rows), len(loader), opts.device, start + 1, cfg.epochs)
+    for epoch in range(start, cfg.epochs):
+        means = train_one_epoch(model, loader, optimizer, cfg, epoch, opts, on_batch)
+        history.append({"epoch": epoch + 1, **means})
+        save_checkpoint(outputs.checkpoint, model, optimizer, epoch + 1, history, chash)
+        log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k} {v:.4f}" for k, v in means.items()))
+    save_model(outputs.model, model, cfg.stage, chash, cfg.epochs)
+    write_metrics(outputs.metrics, history)
+    plot_losses(history, outputs.curve, title=f"stage {cfg.stage}")
+    return history

@@ -1,0 +1,66 @@
+"""Validated workflow config → the typed settings of training and localisation (shared by rules and the CLI)."""
+
+from __future__ import annotations
+
+from msl_core.errors import ConfigError
+
+
+def _dataset(config: dict, dataset: str) -> dict:
+    try:
+        return config["datasets"][dataset]
+    except KeyError:
+        raise ConfigError(f"datasets.{dataset}", "no such dataset in the config") from None
+
+
+def stage_epochs(config: dict, dataset: str, stage: int) -> int:
+    """Scenes take their epochs from the preset; other datasets from train.stage<k>.epochs."""
+    if _dataset(config, dataset)["kind"] == "scenes":
+        return config["scenes"]["presets"][config["preset"]][f"epochs_stage{stage}"]
+    return config["train"][f"stage{stage}"]["epochs"]
+
+
+def vision_weights(config: dict, dataset: str) -> str | None:
+    """The ImageNet checkpoint of the dataset's vision backbone (None: random init, warned at run time)."""
+    if _dataset(config, dataset)["vision_backbone"] == "mobilenet_v2":
+        return "results/weights/mobilenet_v2_imagenet.pt"  # rule convert_mobilenet
+    return config["model"]["resnet18_weights"]
+
+
+def model_settings(config: dict, dataset: str) -> dict:
+    """Keyword arguments of `ModelConfig` (besides the categories, which come from labels.h5)."""
+    backbone = _dataset(config, dataset)["vision_backbone"]
+    m = config["model"]
+    return {
+        "vision_backbone": backbone,
+        "embed_dim": m["embed_dim"],
+        "hidden_dim": m["hidden_dim"],
+        "freeze_vision_stages": m["freeze_vision_stages"][backbone],
+    }
+
+
+def train_settings(config: dict, dataset: str, stage: int) -> dict:
+    """Keyword arguments of `TrainConfig` for a stage."""
+    t = config["train"]
+    s = t[f"stage{stage}"]
+    return {
+        "stage": stage,
+        "epochs": stage_epochs(config, dataset, stage),
+        "lr": s["lr"],
+        "momentum": s["momentum"],
+        "weight_decay": s["weight_decay"],
+        "batch_size": t["batch_size"],
+        "margin": t["stage2"]["margin"],
+        "prob_filter": t["stage2"]["prob_filter"],
+        "flip_prob": t["flip_prob"],
+        "seed": config["seed"],
+    }
+
+
+def localize_settings(config: dict) -> dict:
+    """Keyword arguments of `LocalizationConfig`."""
+    e = config["evaluate"]
+    return {
+        "class_threshold": e["class_threshold"],
+        "reference_double_sigmoid": e["reference_double_sigmoid"],
+        "map_size": e["map_size"],
+    }

@@ -1,0 +1,62 @@
+"""Localisation: category weights (incl. the reference's double sigmoid), combination, the batch function."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from msl_core.models.coarse_to_fine import ModelConfig, build_model
+from msl_core.models.localization import (
+    LocalizationConfig,
+    class_weights,
+    combine_class_maps,
+    localize_batch,
+    max_normalise,
+)
+
+
+def _logit(p):
+    return math.log(p / (1 - p))
+
+
+def test_weights_keep_confident_classes_and_the_argmax():
+    z = torch.tensor([[_logit(0.9), _logit(0.5), _logit(0.1)], [_logit(0.2), _logit(0.1), _logit(0.05)]])
+    w = class_weights(z, threshold=0.3)
+    assert torch.allclose(w[0], torch.tensor([0.9, 0.5, 0.0]), atol=1e-6)
+    assert torch.allclose(w[1], torch.tensor([0.2, 0.0, 0.0]), atol=1e-6)  # arg-max kept below the threshold
+
+
+def test_reference_double_sigmoid_keeps_every_class():
+    z = torch.tensor([[_logit(0.9), _logit(0.01), _logit(0.001)]])
+    w = class_weights(z, threshold=0.3, double_sigmoid=True)
+    assert (w > 0.5).all() and (w < 0.732).all()
+
+
+def test_combine_by_hand():
+    maps = torch.zeros(1, 2, 2, 2)
+    maps[0, 0, 0, 0] = 1.0
+    maps[0, 1, 1, 1] = 0.5
+    combined = combine_class_maps(maps, torch.tensor([[0.75, 0.25]]))
+    # (0.75·1 + 0) / 1 = 0.75 at (0,0); 0.125 at (1,1); max-normalised.
+    assert torch.allclose(combined[0], torch.tensor([[1.0, 0.0], [0.0, 0.125 / 0.75]]))
+
+
+def test_all_zero_map_stays_zero():
+    assert torch.equal(max_normalise(torch.zeros(1, 3, 3)), torch.zeros(1, 3, 3))
+
+
+@pytest.mark.parametrize("map_size", [16, 32])
+def test_localize_batch_shapes_and_ranges(small_threads, map_size):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(num_classes=3, embed_dim=8, hidden_dim=16), warn_random=False).eval()
+    frames = model.prepare_frames(torch.randint(0, 256, (2, 256, 256, 3), dtype=torch.uint8))
+    out = localize_batch(model, frames, torch.randn(2, 51, 64), LocalizationConfig(map_size=map_size), stage1=model)
+    s = map_size
+    assert out["stage2"].shape == out["cam"].shape == (2, s, s)
+    assert out["stage2_class"].shape == out["cam_class"].shape == (2, 3, s, s)
+    assert out["audio_prob"].shape == (2, 3)
+    for key in ("stage2", "cam", "stage2_class", "cam_class"):
+        assert out[key].min() >= 0 and out[key].max() <= 1 + 1e-6, key
+    assert torch.allclose(out["stage2"].flatten(1).amax(1), torch.ones(2))

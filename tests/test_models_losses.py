@@ -1,0 +1,77 @@
+"""Losses on tiny hand-computed inputs (method.md §3.1)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from msl_core.models.losses import classification_loss, correspondence_loss, distance_loss, stage_losses
+
+
+def _ce(logits, target):
+    return -math.log(math.exp(logits[target]) / sum(math.exp(v) for v in logits))
+
+
+def test_balanced_correspondence_loss_by_hand():
+    logits = torch.tensor([[[0.0, 2.0], [1.0, 0.0]], [[0.0, 0.0], [3.0, 1.0]]])  # (2, 2, 2)
+    pos = (_ce([0.0, 2.0], 1) + _ce([3.0, 1.0], 1)) / 2
+    neg = (_ce([1.0, 0.0], 0) + _ce([0.0, 0.0], 0)) / 2
+    assert correspondence_loss(logits).item() == pytest.approx(0.5 * pos + 0.5 * neg, rel=1e-6)
+
+
+def test_correspondence_balances_unequal_counts():
+    # N = 3: 3 positives, 6 negatives; all negatives perfect → loss = ½·mean positive CE only.
+    logits = torch.zeros(3, 3, 2)
+    logits[..., 0] = 50.0
+    eye = torch.eye(3, dtype=torch.bool)
+    logits[eye] = torch.tensor([0.0, 0.0])
+    assert correspondence_loss(logits).item() == pytest.approx(0.5 * math.log(2), rel=1e-6)
+
+
+def test_correspondence_single_clip_has_no_negative_term():
+    assert correspondence_loss(torch.zeros(1, 1, 2)).item() == pytest.approx(0.5 * math.log(2))
+
+
+def test_distance_loss_by_hand():
+    # N = 1 clip, C = 2 categories, E = 2: rows (clip 0, cat 0), (clip 0, cat 1).
+    ea = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
+    ev = torch.tensor([[[0.6, 0.8], [0.0, 1.0]]])
+    # D = 2 − 2⟨a_i, v_j⟩: D00 = 0.8, D01 = 2, D10 = 0.4, D11 = 0.
+    probs = torch.tensor([[0.9, 0.9]])
+    pos = (0.8 + 0.0) / 2
+    neg = (max(0.0, 1.4 - math.sqrt(2.0)) ** 2 + (1.4 - math.sqrt(0.4)) ** 2) / 2
+    got = distance_loss(ea, ev, probs, probs, margin=1.4, prob_filter=0.3)
+    assert got.item() == pytest.approx(pos + neg, rel=1e-5)
+
+
+def test_distance_loss_filter_drops_unlikely_rows():
+    ea = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
+    ev = torch.tensor([[[0.6, 0.8], [0.0, 1.0]]])
+    # Category 1 filtered out on the audio side: only pairs (0,0) [pos] and (0,1) [neg] stay.
+    pa, pv = torch.tensor([[0.9, 0.2]]), torch.tensor([[0.9, 0.9]])
+    expected = 0.8 + max(0.0, 1.4 - math.sqrt(2.0)) ** 2
+    assert distance_loss(ea, ev, pa, pv).item() == pytest.approx(expected, rel=1e-5)
+    # Nothing passes the filter: both terms are 0, not NaN.
+    assert distance_loss(ea, ev, torch.zeros(1, 2), pv).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_distance_loss_gradient_is_finite_at_zero_distance():
+    e = torch.nn.functional.normalize(torch.randn(2, 3, 8), dim=-1).requires_grad_(True)
+    loss = distance_loss(e, e, torch.ones(2, 3), torch.ones(2, 3))
+    loss.backward()
+    assert torch.isfinite(e.grad).all()
+
+
+def test_bce_against_soft_labels():
+    z, y = torch.tensor([[0.0, 2.0]]), torch.tensor([[0.5, 1.0]])
+    expected = (math.log(2) + math.log(1 + math.exp(-2.0))) / 2
+    assert classification_loss(z, y).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_stage_losses_sum_terms():
+    out = {"audio_logits": torch.zeros(2, 3), "visual_logits": torch.zeros(2, 3), "avc_logits": torch.zeros(2, 2, 2)}
+    terms = stage_losses(out, torch.zeros(2, 3), torch.zeros(2, 3), stage=1)
+    assert set(terms) == {"cls_audio", "cls_visual", "avc", "loss"}
+    assert terms["loss"].item() == pytest.approx(3 * math.log(2), rel=1e-6)

@@ -1,0 +1,59 @@
+"""maps.h5 from two trained models: layout of the contract, test rows only, values in range."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from msl_core.errors import BadInput
+from msl_core.models import LocalizationConfig, ModelConfig
+from msl_core.models.coarse_to_fine import build_model
+from msl_core.training.checkpoint import save_model
+from msl_core.training.inference import write_maps
+from msl_core.training.synthetic import write_synthetic_inputs
+
+
+@pytest.fixture
+def setup(tmp_path, small_threads):
+    files = write_synthetic_inputs(tmp_path / "data", n=9, size=64, num_classes=3)
+    torch.manual_seed(0)
+    paths = []
+    for stage in (1, 2):
+        model = build_model(ModelConfig(num_classes=3, embed_dim=8, hidden_dim=16, categories=("a", "b", "c")),
+                            warn_random=False)
+        path = tmp_path / f"stage{stage}.pt"
+        save_model(path, model, stage, "x", 1)
+        paths.append(path)
+    return files, paths
+
+
+def test_write_maps(setup, tmp_path):
+    files, (s1, s2) = setup
+    out = tmp_path / "maps.h5"
+    m = write_maps(files.frames, files.logmel, files.index, s1, s2, out, LocalizationConfig(map_size=16),
+                   batch_size=2, progress=False)
+    assert m == 3
+    with h5py.File(out) as f:
+        assert f["stage2"].shape == f["cam"].shape == (3, 16, 16) and f["stage2"].dtype == np.float16
+        assert f["stage2_class"].shape == f["cam_class"].shape == (3, 3, 16, 16)
+        assert f["audio_prob"].shape == (3, 3) and f["audio_prob"].dtype == np.float32
+        assert [c.decode() for c in f["clip_id"][()]] == ["clip000", "clip001", "clip002"]
+        assert f["second"][()].tolist() == [2, 2, 2]
+        assert list(f.attrs["categories"]) == ["a", "b", "c"]
+        for key in ("stage2", "cam"):
+            maps = f[key][()].astype(np.float32)
+            assert maps.min() >= 0 and np.allclose(maps.reshape(3, -1).max(1), 1.0, atol=1e-3)
+
+
+def test_mismatched_model_files(setup, tmp_path):
+    files, (s1, _) = setup
+    other = tmp_path / "other.pt"
+    save_model(other, build_model(ModelConfig(num_classes=2), warn_random=False), 2, "x", 1)
+    with pytest.raises(BadInput, match="other.pt"):
+        write_maps(files.frames, files.logmel, files.index, s1, other, tmp_path / "m.h5", LocalizationConfig(),
+                   progress=False)
+    with pytest.raises(BadInput, match="missing.pt"):
+        write_maps(files.frames, files.logmel, files.index, s1, tmp_path / "missing.pt", tmp_path / "m.h5",
+                   LocalizationConfig(), progress=False)

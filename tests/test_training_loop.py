@@ -1,0 +1,105 @@
+"""The training loop: stage 1 → stage 2, outputs, resume after a kill mid-epoch, NaN handling."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from msl_core.errors import BadInput
+from msl_core.models import ModelConfig
+from msl_core.training.checkpoint import load_model
+from msl_core.training.data import open_training_data
+from msl_core.training.loop import RunOptions, StageOutputs, TrainConfig, TrainingDiverged, train_stage
+from msl_core.training.synthetic import write_synthetic_inputs
+
+
+class Killed(Exception):
+    pass
+
+
+@pytest.fixture
+def data(tmp_path, small_threads):
+    return open_training_data(write_synthetic_inputs(tmp_path / "data", n=12, size=32, num_classes=3))
+
+
+def _cfgs(data, stage=1, epochs=2):
+    model_cfg = ModelConfig(num_classes=3, embed_dim=8, hidden_dim=16, categories=data.categories)
+    return model_cfg, TrainConfig(stage=stage, epochs=epochs, lr=1e-3 if stage == 1 else 1e-4, batch_size=4, seed=3)
+
+
+def _kill_at(epoch, batch):
+    def hook(e, b):
+        if (e, b) == (epoch, batch):
+            raise Killed
+
+    return hook
+
+
+def test_stage1_then_stage2_writes_outputs(data, tmp_path):
+    model_cfg, cfg = _cfgs(data, epochs=1)
+    out1 = StageOutputs.in_dir(tmp_path / "stage1")
+    train_stage(data, model_cfg, cfg, out1, RunOptions(progress=False))
+    _, cfg2 = _cfgs(data, stage=2, epochs=1)
+    out2 = StageOutputs.in_dir(tmp_path / "stage2")
+    history = train_stage(data, model_cfg, cfg2, out2, RunOptions(progress=False), stage1_model=out1.model)
+    assert set(history[0]) >= {"epoch", "cls_audio", "cls_visual", "avc", "align", "loss"}
+    metrics = pd.read_csv(out2.metrics)
+    assert len(metrics) == 1 and np.isfinite(metrics["align"]).all()
+    assert out2.curve.read_bytes()[:4] == b"\x89PNG" and out2.checkpoint.is_file()
+    s1, s2 = load_model(out1.model), load_model(out2.model)
+    assert s2.cfg.categories == data.categories
+    # stage 2 starts from stage 1 (the heads moved only by a few 1e-4 steps) and trains the projectors
+    assert torch.allclose(s1.audio_head.weight, s2.audio_head.weight, atol=1e-2)
+
+
+def test_killed_run_resumes_to_the_same_weights(data, tmp_path):
+    model_cfg, cfg = _cfgs(data, epochs=2)
+    full = StageOutputs.in_dir(tmp_path / "full")
+    train_stage(data, model_cfg, cfg, full, RunOptions(progress=False))
+
+    resumed = StageOutputs.in_dir(tmp_path / "resumed")
+    with pytest.raises(Killed):  # dies in the middle of the second epoch
+        train_stage(data, model_cfg, cfg, resumed, RunOptions(progress=False), on_batch=_kill_at(1, 1))
+    assert torch.load(resumed.checkpoint, weights_only=False)["epoch"] == 1 and not resumed.model.exists()
+    history = train_stage(data, model_cfg, cfg, resumed, RunOptions(progress=False))
+    a, b = torch.load(full.model, weights_only=False), torch.load(resumed.model, weights_only=False)
+    for key, value in a["state_dict"].items():
+        assert torch.equal(value, b["state_dict"][key]), key
+    assert [row["loss"] for row in history] == pd.read_csv(full.metrics)["loss"].tolist()
+
+
+def test_changed_config_does_not_resume(data, tmp_path, caplog):
+    model_cfg, cfg = _cfgs(data, epochs=2)
+    out = StageOutputs.in_dir(tmp_path / "s")
+    with pytest.raises(Killed):
+        train_stage(data, model_cfg, cfg, out, RunOptions(progress=False), on_batch=_kill_at(1, 0))
+    _, other = _cfgs(data, epochs=1)
+    history = train_stage(data, model_cfg, other, out, RunOptions(progress=False))
+    assert len(history) == 1 and "another configuration" in caplog.text
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path):
+    model_cfg, cfg = _cfgs(data, epochs=2)
+    out = StageOutputs.in_dir(tmp_path / "s")
+    with pytest.raises(Killed):
+        train_stage(data, model_cfg, cfg, out, RunOptions(progress=False), on_batch=_kill_at(1, 0))
+    good = out.checkpoint.read_bytes()
+    with h5py.File(data.files.logmel, "a") as f:
+        f["logmel"][:] = np.nan
+    with pytest.raises(TrainingDiverged, match="epoch 1, batch 1"):
+        train_stage(data, model_cfg, cfg, out, RunOptions(progress=False))
+    assert out.checkpoint.read_bytes() == good and not out.model.exists()
+
+
+def test_stage2_rejects_a_stage1_model_with_other_categories(data, tmp_path):
+    model_cfg, cfg = _cfgs(data, epochs=1)
+    out1 = StageOutputs.in_dir(tmp_path / "stage1")
+    train_stage(data, model_cfg, cfg, out1, RunOptions(progress=False))
+    other = ModelConfig(num_classes=3, embed_dim=8, hidden_dim=16, vision_backbone="mobilenet_v2")
+    _, cfg2 = _cfgs(data, stage=2, epochs=1)
+    with pytest.raises(BadInput, match="model.pt"):
+        train_stage(data, other, cfg2, StageOutputs.in_dir(tmp_path / "s2"), RunOptions(progress=False),
+                    stage1_model=out1.model)

@@ -1,0 +1,35 @@
+"""Rules train_stage1 / train_stage2: train one stage of the coarse-to-fine model (msl_core.training.loop)."""
+
+from pathlib import Path
+
+from msl_core.runlog import from_snakemake
+
+log = from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
+
+import torch
+
+from msl_core.device import resolve_device
+from msl_core.models import ModelConfig
+from msl_core.training.data import TrainingFiles, open_training_data
+from msl_core.training.loop import RunOptions, StageOutputs, TrainConfig, train_stage
+
+inp, params = snakemake.input, snakemake.params  # noqa: F821
+torch.set_num_threads(snakemake.threads)  # noqa: F821
+files = TrainingFiles(Path(inp.frames), Path(inp.logmel), Path(inp.labels), Path(inp.index))
+data = open_training_data(files, split="train")
+model_cfg = ModelConfig(num_classes=data.num_classes, categories=data.categories, **params.model)
+train_cfg = TrainConfig(**params.train)
+opts = RunOptions(
+    device=resolve_device(snakemake.config["device"]),  # noqa: F821
+    workers=snakemake.config["train"]["workers"],  # noqa: F821
+)
+out = snakemake.output  # noqa: F821
+train_stage(
+    data,
+    model_cfg,
+    train_cfg,
+    StageOutputs(Path(out.model), Path(out.metrics), Path(out.curve), Path(out.model).with_name("checkpoint.pt")),
+    opts,
+    vision_weights=inp.get("vision_weights"),
+    stage1_model=inp.get("stage1"),
+)
