@@ -1,6 +1,6 @@
 # msl: multi-source visual sound localisation, coarse to fine (ECCV 2020).
 # Thin entry point: configuration, validation, the rule files in pipeline order, and the targets.
-from snakemake.utils import min_version
+from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
@@ -8,10 +8,20 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
 report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    dataset=_alternation(DATASETS),
+    raw_dataset=_alternation(RAW_DATASETS),
+
+
 include: "workflow/rules/scenes.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/labels.smk"

@@ -1,11 +1,12 @@
-# Shared by every rule file: config validation, dataset lookup, wildcard constraints, named input functions.
+# Shared by all the .smk files: dataset lookup and the named input/params functions, stage by stage.
+# (Rule files hold rules only; the Snakefile validates the config and sets the wildcard constraints.)
+from dataclasses import asdict
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
-
-validate(config, "../schemas/config.schema.yaml")
+from msl_core.scenes.config import from_config as scenes_from_config
+from msl_core.training import settings as train_cfg
 
 DATASETS = list(config["datasets"])
 SCENES = [name for name, ds in config["datasets"].items() if ds["kind"] == "scenes"]
@@ -14,11 +15,6 @@ RAW_DATASETS = [name for name in DATASETS if name not in SCENES]
 
 def _alternation(names):
     return "|".join(names) if names else "(?!)"
-
-
-wildcard_constraints:
-    dataset=_alternation(DATASETS),
-    raw_dataset=_alternation(RAW_DATASETS),
 
 
 def dataset_config(dataset):
@@ -59,3 +55,182 @@ def raw_dataset_settings(wildcards):
 
 def window_seconds(wildcards):
     return dataset_config(wildcards.dataset)["window_s"]
+
+
+# Built-in scenes dataset (scenes.smk)
+
+
+SCENES_CACHE = config["scenes"].get("cache_dir", ".cache/msl")
+SCENES_SPLITS = ["train", "val", "test"]
+
+
+def stamps_cache_dir(wildcards, output):
+    """The cache folder, derived from the catalogue's path (<cache_dir>/stamps/catalogue.csv)."""
+    return str(Path(output.catalogue).parent.parent)
+
+
+def scenes_settings():
+    """Every value that changes the videos (preset sizes, seed, layout), validated once at parse time."""
+    settings = asdict(scenes_from_config(config))
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in settings.items()}
+
+
+# Pseudo labels, teachers and proposals (labels.smk)
+MOBILENET_WEIGHTS = "results/weights/mobilenet_v2_imagenet.pt"
+
+
+def label_settings(wildcards):
+    """The `labels:` section with the dataset's own `labels:` overrides (e.g. audio_source per dataset)."""
+    return {**config["labels"], **(dataset_config(wildcards.dataset).get("labels") or {})}
+
+
+def category_kind(wildcards):
+    return dataset_config(wildcards.dataset)["categories"]
+
+
+def pseudo_label_inputs(wildcards):
+    """The index, plus the teachers' weights and the frames only for the sources that use them."""
+    settings = label_settings(wildcards)
+    inputs = {"index": f"results/{wildcards.dataset}/index.csv"}
+    if settings["audio_source"] == "audio_tagger":
+        inputs["tagger"] = settings["tagger_weights"]
+        inputs["ontology"] = settings["ontology"]
+        inputs["audioset_labels"] = settings["audioset_labels"]
+    if settings["visual_source"] == "image_classifier":
+        inputs["frames"] = f"results/{wildcards.dataset}/frames.h5"
+        inputs["classifier"] = image_classifier_weights(settings)
+    return inputs
+
+
+def image_classifier_weights(settings):
+    if settings["image_classifier_weights"]:
+        return settings["image_classifier_weights"]
+    if settings["image_classifier"] == "mobilenet_v2":
+        return MOBILENET_WEIGHTS
+    raise WorkflowError(
+        f"labels.image_classifier is {settings['image_classifier']}: set labels.image_classifier_weights to its "
+        "torchvision ImageNet state dict (random weights would give meaningless labels)"
+    )
+
+
+def labels_report_inputs(wildcards):
+    """With tag-based labels, the report also measures the audio tagger against those true tags."""
+    settings = label_settings(wildcards)
+    inputs = {"index": f"results/{wildcards.dataset}/index.csv", "labels": f"results/{wildcards.dataset}/labels.h5"}
+    if settings["audio_source"] == "tags" and settings["tagger_weights"]:
+        inputs["tagger"] = settings["tagger_weights"]
+    return inputs
+
+
+def proposal_inputs(wildcards):
+    settings = config["proposals"]
+    inputs = {"frames": f"results/{wildcards.dataset}/frames.h5"}
+    if settings["backend"] == "yolo-fastest":
+        inputs["cfg"] = settings["yolo_cfg"]
+        inputs["weights"] = settings["yolo_weights"]
+    elif not settings["faster_rcnn_weights"]:
+        raise WorkflowError("proposals.backend is faster-rcnn: set proposals.faster_rcnn_weights to its state dict")
+    else:
+        inputs["weights"] = settings["faster_rcnn_weights"]
+    return inputs
+
+
+def proposal_settings(wildcards):
+    return config["proposals"]
+
+
+# Training and localisation (train.smk)
+
+
+def train_inputs(wildcards):
+    inputs = {
+        "frames": f"results/{wildcards.dataset}/frames.h5",
+        "logmel": f"results/{wildcards.dataset}/logmel.h5",
+        "labels": f"results/{wildcards.dataset}/labels.h5",
+        "index": f"results/{wildcards.dataset}/index.csv",
+    }
+    weights = train_cfg.vision_weights(config, wildcards.dataset)
+    if weights:
+        inputs["vision_weights"] = weights
+    return inputs
+
+
+def stage2_inputs(wildcards):
+    return {**train_inputs(wildcards), "stage1": f"results/{wildcards.dataset}/stage1/model.pt"}
+
+
+def model_settings(wildcards):
+    return train_cfg.model_settings(config, wildcards.dataset)
+
+
+def stage1_settings(wildcards):
+    return train_cfg.train_settings(config, wildcards.dataset, 1)
+
+
+def stage2_settings(wildcards):
+    return train_cfg.train_settings(config, wildcards.dataset, 2)
+
+
+def localize_settings(wildcards):
+    return train_cfg.localize_settings(config)
+
+
+# Annotations and evaluation (evaluate.smk)
+CONVERTED_FORMATS = ("flickr-gtdata", "flickr-xml", "audioset-instrument", "coco")
+ANNOTATION_KEYS = {
+    "flickr-gtdata": ("gtdata", "split"),
+    "flickr-xml": ("xml_dir",),
+    "audioset-instrument": ("normav",),
+    "coco": ("coco",),
+}
+
+
+def _converted(name):
+    """Datasets whose test.json comes from configured annotation files (scenes and AVE write theirs themselves)."""
+    settings = config["datasets"][name]
+    source = settings.get("annotations") or {}
+    fmt = source.get("format")
+    if settings["kind"] == "scenes" or fmt not in CONVERTED_FORMATS:
+        return False
+    return any(source.get(key) for key in ANNOTATION_KEYS[fmt])
+
+
+ANNOTATED = [name for name in config["datasets"] if _converted(name)]
+
+
+def annotation_sources(wildcards):
+    """Input files of convert_annotations, checked at planning time; the error names the config key to set."""
+    settings = config["datasets"][wildcards.dataset]
+    source = settings["annotations"]
+    fmt = source["format"]
+    paths = {key: source.get(key) for key in ANNOTATION_KEYS[fmt]}
+    if fmt == "flickr-xml" and source.get("split"):
+        paths["split"] = source["split"]
+    if fmt == "audioset-instrument":
+        paths["tags"] = settings.get("tags")
+    for key, value in paths.items():
+        where = f"datasets.{wildcards.dataset}." + ("tags" if key == "tags" else f"annotations.{key}")
+        if not value:
+            raise WorkflowError(f"format '{fmt}' needs {where}: set it in config.yaml (or --config)")
+        if not Path(value).exists():
+            raise WorkflowError(f"{where} = {value} does not exist")
+    return paths
+
+
+def annotation_format(wildcards):
+    return config["datasets"][wildcards.dataset]["annotations"]["format"]
+
+
+def evaluation_settings(wildcards):
+    """Every value that changes the numbers (a change reruns `evaluate`)."""
+    protocol = config["datasets"][wildcards.dataset]["protocol"]
+    settings = config["evaluate"]
+    threshold = settings["audioset_ciou_threshold"] if protocol == "audioset-instrument" else settings["ciou_threshold"]
+    return {
+        "protocol": protocol,
+        "threshold": threshold,
+        "success_ciou": settings["success_ciou"],
+        "centre_sigma": settings["centre_sigma"],
+        "baselines": list(settings["baselines"]),
+        "allow_missing_maps": config["skip_bad_inputs"],
+    }

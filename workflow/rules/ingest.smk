@@ -2,6 +2,8 @@
 
 
 rule manifest:
+    conda:
+        "../../envs/msl.yaml"
     input:
         raw_data,
     output:
@@ -15,6 +17,8 @@ rule manifest:
 
 
 rule index:
+    conda:
+        "../../envs/msl.yaml"
     input:
         manifest_path,
     output:
@@ -30,6 +34,8 @@ rule index:
 
 
 rule frames:
+    conda:
+        "../../envs/msl.yaml"
     input:
         "results/{dataset}/index.csv",
     output:
@@ -48,6 +54,8 @@ rule frames:
 
 
 rule logmel:
+    conda:
+        "../../envs/msl.yaml"
     input:
         "results/{dataset}/index.csv",
     output:

@@ -1,32 +1,24 @@
 # The built-in `scenes` dataset: obtain the Tux Paint stamps, compose MP4 scenes with ground truth, draw a contact sheet.
 # Sizes come from the preset chosen by the top-level `preset` key (config.yaml: scenes.presets).
-from dataclasses import asdict
-
-from msl_core.scenes.config import from_config as scenes_from_config
-
-SCENES_CACHE = config["scenes"].get("cache_dir", ".cache/msl")
-SCENES_SPLITS = ["train", "val", "test"]
-
-
-def scenes_settings():
-    """Every value that changes the videos (preset sizes, seed, layout), validated once at parse time."""
-    settings = asdict(scenes_from_config(config))
-    return {key: list(value) if isinstance(value, tuple) else value for key, value in settings.items()}
 
 
 rule stamps:
+    conda:
+        "../../envs/msl.yaml"
     output:
         catalogue=f"{SCENES_CACHE}/stamps/catalogue.csv",
     log:
         f"{SCENES_CACHE}/stamps/stamps.log",
     params:
         stamps_dir=config["scenes"].get("stamps_dir"),
-        cache_dir=SCENES_CACHE,
+        cache_dir=stamps_cache_dir,
     script:
         "../scripts/scenes_stamps.py"
 
 
 rule scenes_videos:
+    conda:
+        "../../envs/msl.yaml"
     input:
         catalogue=rules.stamps.output.catalogue,
     output:
@@ -48,6 +40,8 @@ rule scenes_videos:
 
 
 rule contact_sheet:
+    conda:
+        "../../envs/msl.yaml"
     input:
         manifest="results/scenes/videos/manifest.csv",
         annotations=expand("results/scenes/annotations/{split}.json", split=SCENES_SPLITS),

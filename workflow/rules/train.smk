@@ -3,43 +3,9 @@
 # script (throughput only). The resumable checkpoint.pt lies beside the outputs and is deliberately not one.
 
 
-from msl_core.training import settings as train_cfg
-
-
-def train_inputs(wildcards):
-    inputs = {
-        "frames": f"results/{wildcards.dataset}/frames.h5",
-        "logmel": f"results/{wildcards.dataset}/logmel.h5",
-        "labels": f"results/{wildcards.dataset}/labels.h5",
-        "index": f"results/{wildcards.dataset}/index.csv",
-    }
-    weights = train_cfg.vision_weights(config, wildcards.dataset)
-    if weights:
-        inputs["vision_weights"] = weights
-    return inputs
-
-
-def stage2_inputs(wildcards):
-    return {**train_inputs(wildcards), "stage1": f"results/{wildcards.dataset}/stage1/model.pt"}
-
-
-def model_settings(wildcards):
-    return train_cfg.model_settings(config, wildcards.dataset)
-
-
-def stage1_settings(wildcards):
-    return train_cfg.train_settings(config, wildcards.dataset, 1)
-
-
-def stage2_settings(wildcards):
-    return train_cfg.train_settings(config, wildcards.dataset, 2)
-
-
-def localize_settings(wildcards):
-    return train_cfg.localize_settings(config)
-
-
 rule train_stage1:
+    conda:
+        "../../envs/msl.yaml"
     input:
         unpack(train_inputs),
     output:
@@ -68,6 +34,8 @@ rule train_stage1:
 
 
 rule train_stage2:
+    conda:
+        "../../envs/msl.yaml"
     input:
         unpack(stage2_inputs),
     output:
@@ -96,6 +64,8 @@ rule train_stage2:
 
 
 rule localize:
+    conda:
+        "../../envs/msl.yaml"
     input:
         frames="results/{dataset}/frames.h5",
         logmel="results/{dataset}/logmel.h5",
