@@ -70,6 +70,8 @@ def snakemake_workspace(root: Path) -> Path:
     for name in ("Snakefile", "workflow", "profiles", "msl_core"):
         (ws / name).symlink_to(REPO / name)
     shutil.copy(REPO / "config.yaml", ws / "config.yaml")
+    (REPO / ".cache").mkdir(exist_ok=True)
+    (ws / ".cache").symlink_to(REPO / ".cache")  # the stamp package is fetched once, not per test
     if not (root / "shared").exists():
         (root / "shared").symlink_to(REPO.parent / "shared")
     return ws
