@@ -1,0 +1,153 @@
+"""Partial reruns: which rules a changed setting reruns, after one complete tiny run.
+
+Values that change results reach the rules through ``params:``, so Snakemake's ``params`` rerun trigger
+reruns exactly the rules that use them and everything downstream of their outputs; throughput settings
+(device, workers) are not params and rerun nothing. Each case writes a small ``--configfile`` override
+(merged over config.yaml key by key, with YAML types, unlike nested ``--config`` values, which arrive as
+strings) and asks a dry run which jobs it would run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+TARGET = "results/scenes/ciou.txt"
+
+# One complete tiny run (~70 s on 2 cores) plus a few-second dry run per case: ~80 s in all.
+
+
+def copy_workflow(dest: Path) -> Path:
+    """A runnable copy of the workflow in ``dest/main``; ``dest/shared`` points at the real shared assets.
+
+    config.yaml names assets as ``../shared/assets/...`` relative to the working directory. The copy
+    gets its own stamp cache (``.cache/msl``, a few seconds to fill): sharing the repository's would
+    touch files that the repository's own results depend on.
+    """
+    main = dest / "main"
+    main.mkdir(parents=True)
+    for name in ("Snakefile", "config.yaml"):
+        shutil.copy2(REPO / name, main / name)
+    # envs/: rules name their conda environment, and Snakemake records its hash in the metadata.
+    for name in ("workflow", "profiles", "envs"):
+        shutil.copytree(
+            REPO / name, main / name, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    (dest / "shared").symlink_to(REPO.parent / "shared")
+    return main
+
+
+def snakemake(
+    workdir: Path, *args: str, timeout: float = 1800
+) -> subprocess.CompletedProcess:
+    """Run the copied workflow in ``workdir`` on the local profile (profiles/default) with the tiny preset."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    # Without this a slurm.conf left in /etc/slurm would make the Slurm plugin's probe wait ~10 s per call.
+    env.pop("SLURM_CONF", None)
+    cmd = [
+        str(SNAKEMAKE),
+        "--directory",
+        str(workdir),
+        "--snakefile",
+        str(workdir / "Snakefile"),
+        "--config",
+        "preset=tiny",
+        *args,
+    ]
+    return subprocess.run(
+        cmd,
+        cwd=workdir,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def jobs_to_run(result: subprocess.CompletedProcess) -> dict[str, int]:
+    """Rule -> job count from a dry run's "Job stats" table; empty when nothing is to be done."""
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = result.stdout + result.stderr
+    if "Nothing to be done" in text:
+        return {}
+    table = text.split("Job stats:", 1)[1]
+    counts = {}
+    for line in table.splitlines()[3:]:
+        match = re.fullmatch(r"\s*(\w+)\s+(\d+)\s*", line)
+        if match is None or match.group(1) == "total":
+            break
+        counts[match.group(1)] = int(match.group(2))
+    assert counts, text
+    return counts
+
+
+def rules_after(workdir: Path, override: dict) -> set[str]:
+    """The rules a dry run would execute for TARGET with ``override`` merged over config.yaml."""
+    path = workdir / "override.yaml"
+    path.write_text(yaml.safe_dump(override))
+    result = snakemake(
+        workdir, "--dry-run", "--configfile", "config.yaml", str(path), "--", TARGET
+    )
+    return set(jobs_to_run(result))
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    """One complete tiny run of the workflow, shared by every case below (they only dry-run)."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("reruns"))
+    result = snakemake(workdir, "--cores", "2", "--", TARGET)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    assert (workdir / TARGET).is_file()
+    return workdir
+
+
+# (what changes, override merged over config.yaml, the rules a dry run must then execute)
+TRAINING = {"train_stage1", "train_stage2", "localize", "evaluate"}
+CASES = [
+    (
+        "stage-2 margin",
+        {"train": {"stage2": {"margin": 1.0}}},
+        {"train_stage2", "localize", "evaluate"},
+    ),
+    (
+        "stage-2 learning rate",
+        {"train": {"stage2": {"lr": 3.0e-4}}},
+        {"train_stage2", "localize", "evaluate"},
+    ),
+    ("stage-1 learning rate", {"train": {"stage1": {"lr": 3.0e-3}}}, TRAINING),
+    ("training batch size", {"train": {"batch_size": 8}}, TRAINING),
+    ("log-mel floor", {"audio": {"log_floor": 1.0e-10}}, {"logmel"} | TRAINING),
+    ("evaluation cIoU threshold", {"evaluate": {"ciou_threshold": 0.4}}, {"evaluate"}),
+    ("evaluation success cIoU", {"evaluate": {"success_ciou": 0.3}}, {"evaluate"}),
+    (
+        "localisation class threshold",
+        {"evaluate": {"class_threshold": 0.5}},
+        {"localize", "evaluate"},
+    ),
+    (
+        "throughput: device and loader workers",
+        {"device": "cpu", "train": {"workers": 0}},
+        set(),
+    ),
+]
+
+
+def test_complete_run_is_up_to_date(finished_run):
+    assert rules_after(finished_run, {}) == set()
+
+
+@pytest.mark.parametrize(
+    ("change", "override", "expected"), CASES, ids=[case[0] for case in CASES]
+)
+def test_changed_setting_reruns_exactly(finished_run, change, override, expected):
+    assert rules_after(finished_run, override) == expected, change
