@@ -104,6 +104,16 @@ def test_sampler_is_seeded_per_epoch_and_drops_single_rows():
     assert list(sampler) != first
 
 
+def test_a_batch_takes_at_most_one_row_per_clip():
+    rows = np.arange(40)
+    clips = rows // 10  # four clips of ten seconds
+    batches = list(EpochBatchSampler(rows, 4, seed=0, clips=clips))
+    assert sum(len(b) for b in batches) == 40
+    for batch in batches:
+        assert len(set(clips[batch])) == len(batch)
+    assert len(EpochBatchSampler(rows, 4, seed=0, clips=clips)) == len(batches)
+
+
 def test_loader_with_workers(files):
     loader = make_loader(open_training_data(files), batch_size=2, seed=0, workers=1, pin_memory=False)
     batches = list(loader)

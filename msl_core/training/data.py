@@ -36,6 +36,7 @@ class TrainingData:
 
     files: TrainingFiles
     rows: np.ndarray  # (R,) int64
+    clips: np.ndarray  # (R,) int64: the clip each row comes from (a batch takes one row per clip)
     n_rows: int  # rows in every file
     frame_size: tuple[int, int]
     n_frames: int  # log-mel time steps T
@@ -137,8 +138,10 @@ def open_training_data(files: TrainingFiles, split: str | None = "train", num_cl
     """
     n, frame_size, n_frames = check_media(files.frames, files.logmel)
     categories = check_labels(files.labels, n, num_classes)
-    rows = split_rows(read_index(files.index, n), files.index, split)
-    return TrainingData(files, rows, n, frame_size, n_frames, categories)
+    index = read_index(files.index, n)
+    rows = split_rows(index, files.index, split)
+    clips = pd.factorize(index["clip_id"].astype(str))[0] if "clip_id" in index else np.arange(n)
+    return TrainingData(files, rows, clips[rows].astype(np.int64), n, frame_size, n_frames, categories)
 
 
 class BatchReader(Dataset):
@@ -184,34 +187,47 @@ def epoch_generator(seed: int, epoch: int, stream: int = 0) -> torch.Generator:
 class EpochBatchSampler(Sampler[list[int]]):
     """Shuffled batches of the given rows, reshuffled per epoch from (seed, epoch) (`set_epoch`).
 
-    A last batch of one row is dropped: the correspondence loss needs a negative pair.
+    With `clips`, a batch never holds two rows of one clip: both losses treat every off-diagonal pair of a batch
+    as a non-match (method.md §3.1), which two seconds of the same clip are not (AVE-style 1-s windows).
+    A batch of one row is dropped: the correspondence loss needs a negative pair.
     """
 
-    def __init__(self, rows: np.ndarray, batch_size: int, seed: int) -> None:
+    def __init__(self, rows: np.ndarray, batch_size: int, seed: int, clips: np.ndarray | None = None) -> None:
         if batch_size < 2:
             raise ValueError("batch_size must be ≥ 2 (the AVC loss needs negative pairs)")
         self.rows, self.batch_size, self.seed, self.epoch = rows, batch_size, seed, 0
+        self.clips = np.arange(len(rows)) if clips is None else np.asarray(clips)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def _batches(self) -> list[list[int]]:
         perm = torch.randperm(len(self.rows), generator=epoch_generator(self.seed, self.epoch)).numpy()
-        for start in range(0, len(perm), self.batch_size):
-            chunk = perm[start : start + self.batch_size]
-            if len(chunk) >= 2:
-                yield self.rows[chunk].tolist()
+        done, pending = [], []  # pending: (rows, clips) of batches still filling, oldest first
+        for k in perm:
+            target = next((b for b in pending if self.clips[k] not in b[1]), None)
+            if target is None:
+                target = ([], set())
+                pending.append(target)
+            target[0].append(int(self.rows[k]))
+            target[1].add(self.clips[k])
+            if len(target[0]) == self.batch_size:
+                pending.remove(target)
+                done.append(target[0])
+        return done + [b[0] for b in pending if len(b[0]) >= 2]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        yield from self._batches()
 
     def __len__(self) -> int:
-        full, rest = divmod(len(self.rows), self.batch_size)
-        return full + (rest >= 2)
+        return len(self._batches())
 
 
 def make_loader(data: TrainingData, batch_size: int, seed: int, workers: int, pin_memory: bool) -> DataLoader:
     """A DataLoader of whole batches (the reader does the batching); workers persist across epochs."""
     return DataLoader(
         BatchReader(data.files),
-        sampler=EpochBatchSampler(data.rows, batch_size, seed),
+        sampler=EpochBatchSampler(data.rows, batch_size, seed, data.clips),
         batch_size=None,
         num_workers=workers,
         pin_memory=pin_memory,

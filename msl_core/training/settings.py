@@ -12,11 +12,17 @@ def _dataset(config: dict, dataset: str) -> dict:
         raise ConfigError(f"datasets.{dataset}", "no such dataset in the config") from None
 
 
-def stage_epochs(config: dict, dataset: str, stage: int) -> int:
-    """Scenes take their epochs from the preset; other datasets from train.stage<k>.epochs."""
+def _preset_or_train(config: dict, dataset: str, stage: int, key: str):
+    """Scenes take `<key>_stage<k>` from their preset when it sets one; otherwise train.stage<k>.<key>."""
     if _dataset(config, dataset)["kind"] == "scenes":
-        return config["scenes"]["presets"][config["preset"]][f"epochs_stage{stage}"]
-    return config["train"][f"stage{stage}"]["epochs"]
+        value = config["scenes"]["presets"][config["preset"]].get(f"{key}_stage{stage}")
+        if value is not None:
+            return value
+    return config["train"][f"stage{stage}"][key]
+
+
+def stage_epochs(config: dict, dataset: str, stage: int) -> int:
+    return _preset_or_train(config, dataset, stage, "epochs")
 
 
 def vision_weights(config: dict, dataset: str) -> str | None:
@@ -42,18 +48,19 @@ def train_settings(config: dict, dataset: str, stage: int) -> dict:
     """Keyword arguments of `TrainConfig` for a stage."""
     t = config["train"]
     s = t[f"stage{stage}"]
-    return {
+    settings = {
         "stage": stage,
         "epochs": stage_epochs(config, dataset, stage),
-        "lr": s["lr"],
+        "lr": _preset_or_train(config, dataset, stage, "lr"),
         "momentum": s["momentum"],
         "weight_decay": s["weight_decay"],
         "batch_size": t["batch_size"],
-        "margin": t["stage2"]["margin"],
-        "prob_filter": t["stage2"]["prob_filter"],
         "flip_prob": t["flip_prob"],
         "seed": config["seed"],
     }
+    if stage == 2:  # the alignment loss's own values: a change reruns stage 2 only
+        settings |= {"margin": s["margin"], "prob_filter": s["prob_filter"]}
+    return settings
 
 
 def localize_settings(config: dict) -> dict:
