@@ -31,5 +31,5 @@ include: "workflow/rules/evaluate.smk"
 
 rule all:
     input:
-        "results/scenes/ciou.txt",
+        final_targets(),
     default_target: True

@@ -21,6 +21,22 @@ def dataset_config(dataset):
     return config["datasets"][dataset]
 
 
+def _raw_data_keys(dataset):
+    settings = dataset_config(dataset)
+    if settings["kind"] == "manifest":
+        return {"manifest": settings.get("manifest")}
+    keys = {"root": settings.get("root")}
+    if settings["kind"] == "audioset_instrument":
+        keys["tags"] = settings.get("tags")
+    return keys
+
+
+def final_targets():
+    """The default targets: the built-in scenes plus every user dataset whose raw data is configured."""
+    ready = [name for name in RAW_DATASETS if all(_raw_data_keys(name).values())]
+    return [f"results/{name}/ciou.txt" for name in SCENES + ready]
+
+
 def manifest_path(wildcards):
     """The built-in scenes write their manifest beside the videos; user datasets get one from their adapter."""
     if wildcards.dataset in SCENES:
@@ -30,12 +46,7 @@ def manifest_path(wildcards):
 
 def raw_data(wildcards):
     """Planning-time check that a user dataset is configured and present, naming the key to set."""
-    settings = dataset_config(wildcards.raw_dataset)
-    needed = {"root": settings.get("root")}
-    if settings["kind"] == "audioset_instrument":
-        needed["tags"] = settings.get("tags")
-    if settings["kind"] == "manifest":
-        needed = {"manifest": settings.get("manifest")}
+    needed = _raw_data_keys(wildcards.raw_dataset)
     for key, value in needed.items():
         if not value:
             raise WorkflowError(
