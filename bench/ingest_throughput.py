@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conftest import make_video, tone  # noqa: E402
+from conftest import make_video, tone
 
-from msl_core.ingest import write_frames, write_logmels  # noqa: E402
-from msl_core.manifest import build_index, load_manifest  # noqa: E402
-from msl_core.spectrogram import LogMelParams  # noqa: E402
+from msl_core.ingest import write_frames, write_logmels
+from msl_core.manifest import build_index, load_manifest
+from msl_core.spectrogram import LogMelParams
 
 
 def make_clips(folder: Path, n: int, seconds: int) -> Path:

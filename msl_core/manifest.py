@@ -119,7 +119,7 @@ def build_index(
             per_second = clip["tags_per_second"]
             rows.append({
                 "clip_id": clip["clip_id"],
-                "second": int(round(k * window_s)),
+                "second": round(k * window_s),
                 "split": clip["split"],
                 "start_s": clip["start_s"] + k * window_s,
                 "window_s": window_s,
@@ -150,8 +150,3 @@ def read_index(path: str | Path) -> pd.DataFrame:
         raise BadInput(path, f"index lacks columns {sorted(missing)}")
     return index
 
-
-def clips(index: pd.DataFrame):
-    """(clip_id, rows of that clip in order) in index order: the unit of one ffmpeg call."""
-    for clip_id, rows in index.groupby("clip_id", sort=False):
-        yield clip_id, rows

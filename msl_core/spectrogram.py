@@ -19,7 +19,7 @@ class LogMelParams:
 
     def n_frames(self, window_s: float) -> int:
         """T = 1 + floor(samples / hop): 5 s → 251, 1 s → 51."""
-        return 1 + int(round(window_s * self.sample_rate)) // self.hop_length
+        return 1 + round(window_s * self.sample_rate) // self.hop_length
 
 
 def log_mel(wave: np.ndarray, params: LogMelParams) -> np.ndarray:
@@ -39,7 +39,7 @@ def log_mel(wave: np.ndarray, params: LogMelParams) -> np.ndarray:
 
 def windows(wave: np.ndarray, n_windows: int, window_s: float, sample_rate: int) -> np.ndarray:
     """Split into `n_windows` consecutive windows of exactly window_s (zero-padding a short tail): (n, samples)."""
-    length = int(round(window_s * sample_rate))
+    length = round(window_s * sample_rate)
     needed = n_windows * length
     if wave.size < needed:
         wave = np.pad(wave, (0, needed - wave.size))

@@ -4,10 +4,9 @@ import copy
 
 import pytest
 import yaml
+from conftest import REPO
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
-
-from conftest import REPO
 
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 

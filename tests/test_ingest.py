@@ -126,12 +126,10 @@ def test_bad_inputs_name_the_file_and_reason(tmp_path, case, reason):
         make_video(path, COLOURS[:2])
     elif case == "short":
         make_video(path, COLOURS[:1], fps=5, audio=tone(0.5))
-        path_short = path
     manifest = manifest_file(tmp_path, [{"clip_id": case, "video_path": path.name, "split": "train"}])
     with pytest.raises(BadInput) as err:
         build_index(load_manifest(manifest), 1.0)
     assert str(path) in str(err.value) and reason in str(err.value)
-    index_rows, rejected = None, None
     good = make_video(tmp_path / "good.mp4", COLOURS[:2], audio=tone(2.0))
     manifest = manifest_file(tmp_path, [{"clip_id": case, "video_path": path.name, "split": "train"},
                                         {"clip_id": "good", "video_path": good.name, "split": "train"}])

@@ -28,7 +28,12 @@ def train_cmd(dataset: str, stage: str, config_path: str, results: str, threads:
     """Train one stage (resumes from <results>/<dataset>/stage<k>/checkpoint.pt when it matches)."""
     from msl_core.models import ModelConfig
     from msl_core.training.data import TrainingFiles, open_training_data
-    from msl_core.training.loop import RunOptions, StageOutputs, TrainConfig, train_stage
+    from msl_core.training.loop import (
+        RunOptions,
+        StageOutputs,
+        TrainConfig,
+        train_stage,
+    )
 
     setup_logging()
     torch.set_num_threads(threads)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import torch
 from torch import Tensor, nn
 from torchvision.models import resnet18
 
-from msl_core.errors import BadInput, ConfigError
+from msl_core.errors import ConfigError
+from msl_core.weights import load_state_dict_file, load_strict
 
 log = logging.getLogger(__name__)
 
@@ -59,22 +59,11 @@ def load_resnet18_imagenet(backbone: ResNetBackbone, path: str | Path) -> None:
     path = Path(path)
     if not path.is_file():
         raise ConfigError("model.resnet18_weights", f"{path} does not exist")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a truncated or foreign file must never load silently
-        raise BadInput(path, f"not a readable PyTorch state dict ({exc})") from exc
-    if isinstance(state, dict) and "state_dict" in state:
+    state = load_state_dict_file(path)
+    if "state_dict" in state:
         state = state["state_dict"]
     state = {k: v for k, v in state.items() if not k.startswith("fc.")}
-    expected = backbone.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    if missing or unexpected:
-        raise BadInput(path, f"not a torchvision resnet18 state dict (missing {missing[:3]}, unexpected {unexpected[:3]})")
-    wrong = [k for k, v in state.items() if tuple(v.shape) != tuple(expected[k].shape)]
-    if wrong:
-        raise BadInput(path, f"tensor shapes differ from resnet18 for {wrong[:3]}")
-    backbone.load_state_dict(state)
+    load_strict(backbone, state, path, what="torchvision resnet18 (without fc)")
 
 
 class MobileNetBackbone(nn.Module):
@@ -120,7 +109,9 @@ def build_vision_backbone(name: str, weights: str | Path | None, *, warn_random:
             load_resnet18_imagenet(backbone, weights)
         return backbone
     if name == "mobilenet_v2":
-        from msl_core.models import mobilenet_v2 as mnv2  # written by the teachers engineer
+        from msl_core.models import (
+            mobilenet_v2 as mnv2,  # written by the teachers engineer
+        )
 
         if weights is None:
             if warn_random:

@@ -15,7 +15,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from msl_core.errors import ConfigError
-from msl_core.models.backbones import build_audio_backbone, build_vision_backbone, freeze_stages
+from msl_core.models.backbones import (
+    build_audio_backbone,
+    build_vision_backbone,
+    freeze_stages,
+)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -29,6 +29,7 @@ from torchvision.models import mobilenet_v2
 from torchvision.models.mobilenetv2 import InvertedResidual
 
 from msl_core.errors import BadInput
+from msl_core.weights import load_state_dict_file, load_strict
 
 __all__ = [
     "INPUT_MEAN",
@@ -278,42 +279,12 @@ def convert_tflite(path: str | Path) -> dict[str, Tensor]:
 # Loading
 
 
-def load_state_dict_file(path: str | Path) -> dict[str, Tensor]:
-    """torch.load a state dict with a clear error when the file is missing or unreadable."""
-    path = Path(path)
-    if not path.is_file():
-        raise BadInput(path, "weights file not found")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for truncated/corrupt files
-        raise BadInput(path, f"cannot read as a PyTorch state dict ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(state, dict):
-        raise BadInput(path, f"holds a {type(state).__name__}, expected a state dict")
-    return state
-
-
-def _load_strict(model: nn.Module, state: dict[str, Tensor], path: str | Path, *, what: str) -> None:
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    if missing or unexpected:
-        raise BadInput(
-            path,
-            f"state dict has {len(state)} keys, {what} expects {len(expected)} "
-            f"(missing e.g. {missing[:3]}, unexpected e.g. {unexpected[:3]})",
-        )
-    for key, value in state.items():
-        if value.shape != expected[key].shape:
-            raise BadInput(path, f"'{key}' has shape {tuple(value.shape)}, {what} expects {tuple(expected[key].shape)}")
-    model.load_state_dict(state, strict=True)
-
-
 def mobilenet_v2_features(*, state_dict: dict[str, Tensor] | None = None, dilated: bool = True) -> MobileNetV2Features:
     """Build the backbone; `state_dict` is a converted torchvision state dict (its `classifier.*` keys are ignored)."""
     model = MobileNetV2Features(dilated=dilated)
     if state_dict is not None:
         features = {k: v for k, v in state_dict.items() if k.startswith("features.")}
-        _load_strict(model, features, "<state dict>", what="MobileNetV2Features")
+        load_strict(model, features, "<state dict>", what="MobileNetV2Features")
     return model.eval()
 
 
@@ -322,19 +293,19 @@ def load_mobilenet_v2_features(state_dict_path: str | Path, *, dilated: bool = T
     state = load_state_dict_file(state_dict_path)
     features = {k: v for k, v in state.items() if k.startswith("features.")}
     model = MobileNetV2Features(dilated=dilated)
-    _load_strict(model, features, state_dict_path, what="MobileNetV2Features (torchvision mobilenet_v2 features.*)")
+    load_strict(model, features, state_dict_path, what="MobileNetV2Features (torchvision mobilenet_v2 features.*)")
     return model.eval()
 
 
 def mobilenet_v2_classifier(*, state_dict: dict[str, Tensor] | None = None) -> MobileNetV2Classifier:
     model = MobileNetV2Classifier()
     if state_dict is not None:
-        _load_strict(model, state_dict, "<state dict>", what="MobileNetV2Classifier")
+        load_strict(model, state_dict, "<state dict>", what="MobileNetV2Classifier")
     return model.eval()
 
 
 def load_mobilenet_v2_classifier(state_dict_path: str | Path) -> MobileNetV2Classifier:
     """The 1001-way classifier (logits, background first) from a `convert_tflite` state dict file."""
     model = MobileNetV2Classifier()
-    _load_strict(model, load_state_dict_file(state_dict_path), state_dict_path, what="MobileNetV2Classifier (1001 classes)")
+    load_strict(model, load_state_dict_file(state_dict_path), state_dict_path, what="MobileNetV2Classifier (1001 classes)")
     return model.eval()

@@ -26,6 +26,7 @@ from torchvision.models._utils import _make_divisible
 from torchvision.ops.misc import Conv2dNormActivation
 
 from msl_core.errors import BadInput
+from msl_core.weights import load_state_dict_file, load_strict
 
 SAMPLE_RATE = 32000
 N_CLASSES = 527
@@ -204,11 +205,8 @@ def load_tagger(path: str | Path) -> EfficientATTagger:
     path = Path(path)
     if not path.is_file():
         raise BadInput(path, "EfficientAT tagger weights not found (expected e.g. efficientat_mn04_as_mAP_432.pt)")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated zip, pickle errors, ...
-        raise BadInput(path, f"cannot read as a PyTorch state dict ({type(exc).__name__}: {exc})") from exc
-    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+    state = load_state_dict_file(path)
+    if "model" in state and isinstance(state["model"], dict):
         state = state["model"]
     if not isinstance(state, dict) or "classifier.2.weight" not in state:
         keys = list(state)[:3] if isinstance(state, dict) else type(state).__name__
@@ -217,15 +215,7 @@ def load_tagger(path: str | Path) -> EfficientATTagger:
     width = width_from_state_dict(state)
     num_classes = state["classifier.5.bias"].shape[0] if "classifier.5.bias" in state else N_CLASSES
     model = EfficientATTagger(width=width, num_classes=num_classes)
-    expected = model.state_dict()
-    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
-    if missing or unexpected:
-        raise BadInput(path, f"state dict has {len(state)} keys, EfficientAT MobileNetV3 (width {width:g}) expects "
-                             f"{len(expected)} (missing e.g. {missing[:3]}, unexpected e.g. {unexpected[:3]})")
-    wrong = [(k, tuple(v.shape), tuple(expected[k].shape)) for k, v in state.items() if v.shape != expected[k].shape]
-    if wrong:
-        raise BadInput(path, f"tensor shapes differ from EfficientAT MobileNetV3 (width {width:g}): {wrong[:3]}")
-    model.load_state_dict(state, strict=True)
+    load_strict(model, state, path, what=f"EfficientAT MobileNetV3 (width {width:g})")
     return model.eval()
 
 

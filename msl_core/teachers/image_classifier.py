@@ -16,13 +16,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.models import resnet18, resnet50
 
-from msl_core.errors import BadInput, ConfigError
+from msl_core.errors import ConfigError
 from msl_core.models.mobilenet_v2 import (
     INPUT_MEAN,
     INPUT_STD,
     load_mobilenet_v2_classifier,
-    load_state_dict_file,
 )
+from msl_core.weights import load_state_dict_file, load_strict
 
 CLASSIFIERS = ("mobilenet_v2", "resnet18", "resnet50")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -33,16 +33,7 @@ INPUT_SIZE = 224
 
 def _load_resnet(name: str, weights: str | Path) -> nn.Module:
     model = {"resnet18": resnet18, "resnet50": resnet50}[name]()
-    state = load_state_dict_file(weights)
-    expected = model.state_dict()
-    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
-    if missing or unexpected:
-        raise BadInput(weights, f"state dict has {len(state)} keys, torchvision {name} expects {len(expected)} "
-                                f"(missing e.g. {missing[:3]}, unexpected e.g. {unexpected[:3]})")
-    wrong = [(k, tuple(v.shape), tuple(expected[k].shape)) for k, v in state.items() if v.shape != expected[k].shape]
-    if wrong:
-        raise BadInput(weights, f"tensor shapes differ from torchvision {name}: {wrong[:3]}")
-    model.load_state_dict(state, strict=True)
+    load_strict(model, load_state_dict_file(weights), weights, what=f"torchvision {name}")
     return model.eval()
 
 

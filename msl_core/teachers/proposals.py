@@ -156,7 +156,7 @@ class FasterRCNNProposer:
     def __init__(self, weights_path: str | Path, arch: str = "resnet50_fpn", device="cpu") -> None:
         from torchvision.models import detection
 
-        from msl_core.models.mobilenet_v2 import load_state_dict_file
+        from msl_core.weights import load_state_dict_file, load_strict
 
         if not weights_path:
             raise ConfigError("proposals.faster_rcnn_weights", "the faster-rcnn backend needs a state dict file")
@@ -170,15 +170,7 @@ class FasterRCNNProposer:
         # Low thresholds and many detections: proposals are class-agnostic and cut to K after our own NMS.
         model = builder(weights=None, weights_backbone=None, num_classes=num_classes, box_score_thresh=0.0,
                         box_detections_per_img=100)
-        expected = model.state_dict()
-        missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
-        if missing or unexpected:
-            raise BadInput(weights_path, f"state dict has {len(state)} keys, fasterrcnn_{arch} expects {len(expected)} "
-                                         f"(missing e.g. {missing[:3]}, unexpected e.g. {unexpected[:3]})")
-        wrong = [(k, tuple(v.shape), tuple(expected[k].shape)) for k, v in state.items() if v.shape != expected[k].shape]
-        if wrong:
-            raise BadInput(weights_path, f"tensor shapes differ from fasterrcnn_{arch}: {wrong[:3]}")
-        model.load_state_dict(state, strict=True)
+        load_strict(model, state, weights_path, what=f"fasterrcnn_{arch}")
         self.device = torch.device(device)
         self.model = model.eval().to(self.device)
 
