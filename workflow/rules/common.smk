@@ -34,7 +34,8 @@ def _raw_data_keys(dataset):
 def final_targets():
     """The default targets: the built-in scenes plus every user dataset whose raw data is configured."""
     ready = [name for name in RAW_DATASETS if all(_raw_data_keys(name).values())]
-    return [f"results/{name}/ciou.txt" for name in SCENES + ready]
+    outputs = ("ciou.txt", "labels_report.md", "proposals.h5")
+    return [f"results/{name}/{output}" for name in SCENES + ready for output in outputs]
 
 
 def manifest_path(wildcards):
