@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import pandas as pd
 
 from msl_core.errors import BadInput, ConfigError
 from msl_core.manifest import MANIFEST_COLUMNS
+from msl_core.readers import read_pickle
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +98,7 @@ def audioset_instrument_manifest(root: str | None, tags: str | None, split: str 
     folder = _root(root, f"{key}.root")
     if not tags or not Path(tags).is_file():
         raise ConfigError(f"{key}.tags", f"tag pickle {tags!r} not found")
-    with open(tags, "rb") as handle:
-        table = pickle.load(handle)
+    table = read_pickle(tags, "AudioSet-instrument tag pickle")
     videos = _by_stem(folder, VIDEO_SUFFIXES)
     rows = []
     for video_id in sorted(table):

@@ -16,7 +16,6 @@ import contextlib
 import io
 import json
 import logging
-import pickle
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 from pycocotools.coco import COCO
 
 from msl_core.errors import BadInput, ConfigError
+from msl_core.readers import read_json, read_pickle
 
 log = logging.getLogger("msl.annotations")
 
@@ -100,13 +100,7 @@ def flickr_from_xml(xml_dir: str | Path, split: str | Path | None = None) -> Con
 
 def _read_gtdata(path: Path) -> dict[str, np.ndarray]:
     """{flickr id: (K, 4) 1-based xmin, ymin, xmax, ymax} from gtdata.pkl; the id is the stem of `visual`."""
-    if not path.is_file():
-        raise BadInput(path, "gtdata pickle not found")
-    try:
-        with path.open("rb") as fh:
-            data = pickle.load(fh)
-    except Exception as exc:
-        raise BadInput(path, f"cannot unpickle: {exc}") from exc
+    data = read_pickle(path, "gtdata pickle")
     if not isinstance(data, dict):
         raise BadInput(path, f"expected a dict of items, got {type(data).__name__}")
     boxes_by_id: dict[str, np.ndarray] = {}
@@ -240,13 +234,7 @@ def audioset_from_normav(normav: str | Path, tags: str | Path) -> Conversion:
 
 
 def _read_tags(path: Path) -> tuple[list[str], np.ndarray]:
-    if not path.is_file():
-        raise BadInput(path, "tags pickle not found")
-    try:
-        with path.open("rb") as fh:
-            data = pickle.load(fh)
-    except Exception as exc:
-        raise BadInput(path, f"cannot unpickle: {exc}") from exc
+    data = read_pickle(path, "tags pickle")
     if not isinstance(data, dict) or not data:
         raise BadInput(path, "expected a non-empty dict {video_id: multi-hot tags}")
     clip_ids = sorted(str(k) for k in data)
@@ -331,12 +319,7 @@ def _coco(images, annotations, categories, source: str, missing: list[str], n_sp
 
 
 def _read_json(path: Path) -> dict:
-    if not path.is_file():
-        raise BadInput(path, "file not found")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise BadInput(path, f"not valid JSON: {exc}") from exc
+    data = read_json(path, "annotation file")
     if not isinstance(data, dict):
         raise BadInput(path, "expected a JSON object")
     return data

@@ -15,13 +15,13 @@ label encoder (display names with ", " and " " turned into "_", sorted by code p
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from msl_core.errors import BadInput
+from msl_core.readers import read_json
 from msl_core.teachers.categories import AUDIOSET7, DATA_DIR
 
 TABLE_PATH = DATA_DIR / "audioset_top_level.csv"
@@ -41,13 +41,7 @@ def read_class_labels(path: str | Path) -> pd.DataFrame:
 
 
 def read_ontology(path: str | Path) -> dict[str, dict]:
-    path = Path(path)
-    if not path.is_file():
-        raise BadInput(path, "AudioSet ontology not found (expected ontology.json)")
-    try:
-        nodes = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise BadInput(path, f"not valid JSON ({exc})") from exc
+    nodes = read_json(path, "AudioSet ontology (ontology.json)")
     return {node["id"]: node for node in nodes}
 
 
