@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import h5py
 import pandas as pd
-import pytest
 from conftest import run_snakemake
 
 from msl_core.training.synthetic import write_synthetic_inputs
 
 
-@pytest.mark.slow
 def test_tiny_preset_trains_both_stages_and_localizes(workspace):
     # Upstream rules (ingest, pseudo labels) are not allowed to run: their outputs are written here.
     write_synthetic_inputs(workspace / "results" / "scenes", n=12, size=64, num_classes=3)
