@@ -44,16 +44,16 @@ def clip_logmels(rows: pd.DataFrame, params: LogMelParams) -> np.ndarray:
     return log_mel(windows(wave, len(rows), window_s, params.sample_rate), params)
 
 
-def write_frames(index: pd.DataFrame, out_path: str | Path, size: int = 256) -> None:
+def write_frames(index: pd.DataFrame, out_path: str | Path, size: int = 256, workers: int = 1) -> None:
     write_rows(out_path, "frames", index, (size, size, 3), np.uint8, lambda rows: clip_frames(rows, size),
-               attrs={"size": size}, compression="lzf", desc="frames")
+               attrs={"size": size}, compression="lzf", desc="frames", workers=workers)
 
 
-def write_logmels(index: pd.DataFrame, out_path: str | Path, params: LogMelParams) -> None:
+def write_logmels(index: pd.DataFrame, out_path: str | Path, params: LogMelParams, workers: int = 1) -> None:
     window_s = _single_window(index)
-    attrs = {k: v for k, v in vars(params).items()} | {"window_s": window_s}
+    attrs = dict(vars(params)) | {"window_s": window_s}
     write_rows(out_path, "logmel", index, (params.n_frames(window_s), params.n_mels), np.float32,
-               lambda rows: clip_logmels(rows, params), attrs=attrs, desc="log-mel")
+               lambda rows: clip_logmels(rows, params), attrs=attrs, desc="log-mel", workers=workers)
 
 
 def _single_window(index: pd.DataFrame) -> float:

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import h5py
@@ -36,11 +37,13 @@ def write_rows(
     attrs: dict | None = None,
     compression: str | None = None,
     desc: str = "",
+    workers: int = 1,
 ) -> None:
     """Fill dataset `name` (N, *item_shape) clip by clip with `decode_clip(rows) -> (len(rows), *item_shape)`.
 
-    Work goes to `<out>.partial` with a per-row `done` flag; an interrupted run resumes from it (same index only),
-    and the file is renamed to `out_path` only when every row is written.
+    `workers` clips are decoded at once (ffmpeg runs in its own process, so threads suffice); results are written
+    in index order. Work goes to `<out>.partial` with a per-row `done` flag; an interrupted run resumes from it
+    (same index only), and the file is renamed to `out_path` only when every row is written.
     """
     out_path = Path(out_path)
     partial = out_path.with_name(out_path.name + ".partial")
@@ -54,16 +57,21 @@ def write_rows(
         if len(todo) < index["clip_id"].nunique():
             log.info("resuming %s: %d of %d clips already written", partial, index["clip_id"].nunique() - len(todo),
                      index["clip_id"].nunique())
-        for clip_id, rows in tqdm(todo, desc=desc or name, unit="clip"):
-            rows_idx = rows["row"].to_numpy()
-            values = decode_clip(rows)
-            if values.shape != (len(rows), *item_shape):
-                raise BadInput(_source(rows), f"decoded {values.shape}, expected {(len(rows), *item_shape)}")
-            start, stop = int(rows_idx[0]), int(rows_idx[-1]) + 1  # a clip's rows are contiguous
-            data[start:stop] = values
-            done[start:stop] = True
-            h5.flush()
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            decoded = pool.map(decode_clip, [rows for _, rows in todo])
+            for (_, rows), values in tqdm(zip(todo, decoded), total=len(todo), desc=desc or name, unit="clip"):
+                _write_clip(h5, data, done, rows, values, item_shape)
     os.replace(partial, out_path)
+
+
+def _write_clip(h5: h5py.File, data: h5py.Dataset, done: h5py.Dataset, rows: pd.DataFrame, values: np.ndarray,
+                item_shape: tuple[int, ...]) -> None:
+    if values.shape != (len(rows), *item_shape):
+        raise BadInput(_source(rows), f"decoded {values.shape}, expected {(len(rows), *item_shape)}")
+    start, stop = int(rows["row"].iloc[0]), int(rows["row"].iloc[-1]) + 1  # a clip's rows are contiguous
+    data[start:stop] = values
+    done[start:stop] = True
+    h5.flush()
 
 
 def _open_partial(partial: Path, digest: str) -> h5py.File:

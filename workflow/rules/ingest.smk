@@ -46,6 +46,7 @@ rule frames:
         "results/{dataset}/benchmarks/frames.tsv"
     params:
         size=config["frames"]["size"],
+    threads: 4
     resources:
         mem_mb=2000,
         runtime=120,
@@ -66,6 +67,7 @@ rule logmel:
         "results/{dataset}/benchmarks/logmel.tsv"
     params:
         audio=config["audio"],
+    threads: 4
     resources:
         mem_mb=2000,
         runtime=120,

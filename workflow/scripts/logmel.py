@@ -5,5 +5,6 @@ from msl_core.runlog import from_snakemake
 from msl_core.spectrogram import LogMelParams
 
 log = from_snakemake(snakemake)
-write_logmels(read_index(snakemake.input[0]), snakemake.output[0], LogMelParams(**snakemake.params.audio))
+write_logmels(read_index(snakemake.input[0]), snakemake.output[0], LogMelParams(**snakemake.params.audio),
+              workers=snakemake.threads)
 log.info("log-mel windows written to %s", snakemake.output[0])
