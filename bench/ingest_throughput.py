@@ -23,7 +23,7 @@ from conftest import make_video, tone
 
 from msl_core.ingest import write_frames, write_logmels
 from msl_core.manifest import build_index, load_manifest
-from msl_core.spectrogram import LogMelParams, log_mel  # noqa: E402
+from msl_core.spectrogram import LogMelParams, log_mel
 
 
 def make_clips(folder: Path, n: int, seconds: int) -> Path:

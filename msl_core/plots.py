@@ -92,17 +92,17 @@ def per_class_chart(evaluation: Evaluation, out: str | Path) -> Path:
         if per_class:
             tables[method] = per_class
     classes = sorted({name for table in tables.values() for name in table})
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(classes) * max(1, len(tables)) / 2 + 2), 3.6))
+    fig, ax = plt.subplots(figsize=(min(11.0, max(5.0, 0.22 * len(classes) * max(1, len(tables)) + 2)), 4.8))
     width = 0.8 / max(1, len(tables))
     x = np.arange(len(classes))
     for k, (method, table) in enumerate(tables.items()):
         values = [table.get(name, {}).get("mean_ciou", np.nan) for name in classes]
         ax.bar(x + (k - (len(tables) - 1) / 2) * width, values, width, label=method)
     counts = {name: max(t.get(name, {}).get("n", 0) for t in tables.values()) for name in classes}
-    ax.set_xticks(x, [f"{name}\n(n={counts[name]})" for name in classes], rotation=30, ha="right", fontsize=7)
+    ax.set_xticks(x, [f"{name}\n(n={counts[name]})" for name in classes], rotation=30, ha="right", fontsize=8)
     ax.set_ylim(0, 1.15)  # headroom for the legend
     kind = "class-specific" if evaluation.settings.class_specific else "class-agnostic, by top audio category"
-    ax.set_ylabel("mean cIoU", fontsize=8)
+    ax.set_ylabel("mean cIoU", fontsize=9)
     ax.set_title(f"{evaluation.settings.protocol}: per-class localisation ({kind})", fontsize=9)
     if tables:
         ax.legend(fontsize=7, ncol=min(4, len(tables)), loc="upper center")
