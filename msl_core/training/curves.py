@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 NOT_LOSSES = ("epoch", "samples_per_s")
 
@@ -22,6 +23,7 @@ def plot_losses(history: list[dict], path: str | Path, title: str = "") -> None:
         style = {"color": "black", "linewidth": 2} if key == "loss" else {}
         ax.plot(epochs, [row[key] for row in history], marker="o", label=key, **style)
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("mean loss")
     ax.set_title(title)
     ax.grid(alpha=0.3)
