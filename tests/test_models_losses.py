@@ -57,18 +57,6 @@ def test_distance_loss_filter_drops_unlikely_rows():
     assert distance_loss(ea, ev, torch.zeros(1, 2), pv).item() == pytest.approx(0.0, abs=1e-6)
 
 
-def test_distance_loss_can_leave_out_same_category_pairs_of_other_clips():
-    # N = 2 clips, C = 1 category: rows (clip 0), (clip 1). D = 2 − 2⟨a_i, v_j⟩.
-    ea = torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]]])
-    ev = torch.tensor([[[0.6, 0.8]], [[0.0, 1.0]]])
-    probs = torch.full((2, 1), 0.9)
-    pos = (0.8 + 0.0) / 2  # D00, D11
-    neg = (max(0.0, 1.4 - math.sqrt(2.0)) ** 2 + (1.4 - math.sqrt(0.4)) ** 2) / 2  # D01 = 2, D10 = 0.4
-    assert distance_loss(ea, ev, probs, probs).item() == pytest.approx(pos + neg, rel=1e-5)
-    # Without those negatives only the positives remain.
-    assert distance_loss(ea, ev, probs, probs, same_category_negatives=False).item() == pytest.approx(pos, rel=1e-5)
-
-
 def test_distance_loss_gradient_is_finite_at_zero_distance():
     e = torch.nn.functional.normalize(torch.randn(2, 3, 8), dim=-1).requires_grad_(True)
     loss = distance_loss(e, e, torch.ones(2, 3), torch.ones(2, 3))

@@ -33,7 +33,6 @@ def distance_loss(
     visual_prob: Tensor,
     margin: float = 1.4,
     prob_filter: float = 0.3,
-    same_category_negatives: bool = True,
 ) -> Tensor:
     """Filtered contrastive loss on class-aware embeddings (stage 2).
 
@@ -41,8 +40,6 @@ def distance_loss(
     Rows are flattened to M = N·C (row n·C + c). D_ij = 2 − 2⟨e^a_i, e^v_j⟩ (squared distance, clamped ≥ 0).
     Only pairs whose audio and visual probabilities both exceed `prob_filter` count. Positives: the diagonal
     (same clip and category), mean D; negatives: every other pair, mean max(0, margin − √D)².
-    `same_category_negatives=False` leaves out the pairs of one category from different clips: where the same
-    object returns in many clips (the built-in scenes), pushing them apart contradicts pulling each clip's together.
     """
     ea = audio_embed.float().flatten(0, 1)  # (M, E)
     ev = visual_embed.float().flatten(0, 1)  # (M, E)
@@ -50,10 +47,6 @@ def distance_loss(
     d = (2.0 - 2.0 * ea @ ev.T).clamp_min(0.0)  # (M, M)
     keep = ((audio_prob.detach().flatten() > prob_filter)[:, None] & (visual_prob.detach().flatten() > prob_filter)[None, :]).float()
     eye = torch.eye(m, device=d.device)
-    if not same_category_negatives:
-        c = audio_embed.shape[1]
-        category = torch.arange(m, device=d.device) % c  # row n·C + c holds category c
-        keep = keep * ((category[:, None] != category[None, :]).float() + eye)
     # The reference adds 1e-10 per element of the M×M mask to each denominator.
     pos = (d * keep * eye).sum() / ((keep * eye).sum() + 1e-10 * m * m)
     # clamp before √: its gradient at 0 is infinite (0·∞ = NaN where a pair is filtered out).
@@ -63,8 +56,7 @@ def distance_loss(
 
 
 def stage_losses(out: dict[str, Tensor], audio_labels: Tensor, visual_labels: Tensor, stage: int,
-                 margin: float = 1.4, prob_filter: float = 0.3,
-                 same_category_negatives: bool = True) -> dict[str, Tensor]:
+                 margin: float = 1.4, prob_filter: float = 0.3) -> dict[str, Tensor]:
     """The loss terms of a stage and their sum `loss` (all weights 1, as the reference: L₁, L₂ of §3.1)."""
     terms = {
         "cls_audio": classification_loss(out["audio_logits"], audio_labels),
@@ -75,7 +67,7 @@ def stage_losses(out: dict[str, Tensor], audio_labels: Tensor, visual_labels: Te
         terms["align"] = distance_loss(
             out["audio_embed"], out["visual_embed"],
             torch.sigmoid(out["audio_logits"].float()), torch.sigmoid(out["visual_logits"].float()),
-            margin=margin, prob_filter=prob_filter, same_category_negatives=same_category_negatives,
+            margin=margin, prob_filter=prob_filter,
         )
     terms["loss"] = sum(terms.values())
     return terms

@@ -54,7 +54,6 @@ class TrainConfig:
     batch_size: int = 16
     margin: float = 1.4
     prob_filter: float = 0.3
-    same_category_negatives: bool = True
     flip_prob: float = 0.5
     seed: int = 0
 
@@ -145,8 +144,7 @@ def train_one_epoch(model: CoarseToFine, loader, optimizer: torch.optim.Optimize
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
             out = model(frames, logmel, stage=cfg.stage)
         terms = stage_losses(out, batch["audio"].to(device), batch["visual"].to(device), cfg.stage,
-                             margin=cfg.margin, prob_filter=cfg.prob_filter,
-                             same_category_negatives=cfg.same_category_negatives)
+                             margin=cfg.margin, prob_filter=cfg.prob_filter)
         values = {k: v.item() for k, v in terms.items()}
         if not all(map(_finite, values.values())):
             raise TrainingDiverged(f"stage {cfg.stage}, epoch {epoch + 1}, batch {b + 1}: non-finite loss {values}; "
