@@ -19,6 +19,9 @@ from msl_core.weights import load_state_dict_file, load_strict
 log = logging.getLogger(__name__)
 
 VISION_BACKBONES = ("resnet18", "mobilenet_v2")
+# torchvision's ImageNet input normalisation (method.md §1.2); the converted MobileNetV2 has its own (INPUT_MEAN).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class ResNetBackbone(nn.Module):

@@ -16,16 +16,13 @@ from torch import Tensor, nn
 
 from msl_core.errors import ConfigError
 from msl_core.models.backbones import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
     build_audio_backbone,
     build_vision_backbone,
     freeze_stages,
 )
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-# The converted tflite MobileNetV2 expects (uint8 − 128)/128, i.e. mean = std = 0.5 on [0, 1] (assets README).
-TFLITE_MEAN = (0.5, 0.5, 0.5)
-TFLITE_STD = (0.5, 0.5, 0.5)
+from msl_core.models.mobilenet_v2 import INPUT_MEAN, INPUT_STD
 
 
 @dataclass(frozen=True)
@@ -115,7 +112,7 @@ class CoarseToFine(nn.Module):
         self.avc = CorrespondenceHead(da, dv, cfg.avc_hidden)
         self.audio_proj = Projector(da, cfg.hidden_dim, cfg.embed_dim)
         self.visual_proj = Projector(dv, cfg.hidden_dim, cfg.embed_dim)
-        mean, std = (TFLITE_MEAN, TFLITE_STD) if cfg.vision_backbone == "mobilenet_v2" else (IMAGENET_MEAN, IMAGENET_STD)
+        mean, std = (INPUT_MEAN, INPUT_STD) if cfg.vision_backbone == "mobilenet_v2" else (IMAGENET_MEAN, IMAGENET_STD)
         self.register_buffer("pixel_mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("pixel_std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
         freeze_stages(vision, cfg.freeze_vision_stages)

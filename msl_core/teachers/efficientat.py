@@ -12,7 +12,6 @@ log(x + 1e-5), then (x + 4.5) / 5.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 from functools import partial
@@ -217,11 +216,6 @@ def load_tagger(path: str | Path) -> EfficientATTagger:
     model = EfficientATTagger(width=width, num_classes=num_classes)
     load_strict(model, state, path, what=f"EfficientAT MobileNetV3 (width {width:g})")
     return model.eval()
-
-
-def sha256_prefix(path: str | Path, n: int = 16) -> str:
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    return digest[:n]
 
 
 class AudioTagger:

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from torchvision.models import resnet18, resnet50
 
 from msl_core.errors import ConfigError
+from msl_core.models.backbones import IMAGENET_MEAN, IMAGENET_STD
 from msl_core.models.mobilenet_v2 import (
     INPUT_MEAN,
     INPUT_STD,
@@ -25,8 +26,6 @@ from msl_core.models.mobilenet_v2 import (
 from msl_core.weights import load_state_dict_file, load_strict
 
 CLASSIFIERS = ("mobilenet_v2", "resnet18", "resnet50")
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 CROP_FRACTION = 0.875
 INPUT_SIZE = 224
 
