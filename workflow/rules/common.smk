@@ -45,20 +45,23 @@ def manifest_path(wildcards):
     return f"results/{wildcards.dataset}/manifest.csv"
 
 
+def configured_paths(paths, unset_message):
+    """{config key: path} → the same paths; a planning-time error names the key that is unset or points nowhere.
+    `unset_message` is a format string with `{key}`."""
+    for key, value in paths.items():
+        if not value:
+            raise WorkflowError(unset_message.format(key=key))
+        if not Path(value).exists():
+            raise WorkflowError(f"{key} = {value} does not exist")
+    return paths
+
+
 def raw_data(wildcards):
     """Planning-time check that a user dataset is configured and present, naming the key to set."""
-    needed = _raw_data_keys(wildcards.raw_dataset)
-    for key, value in needed.items():
-        if not value:
-            raise WorkflowError(
-                f"dataset '{wildcards.raw_dataset}' is not configured: set datasets.{wildcards.raw_dataset}.{key} "
-                f"in config.yaml (or --config) to your copy of the data"
-            )
-        if not Path(value).exists():
-            raise WorkflowError(
-                f"dataset '{wildcards.raw_dataset}': datasets.{wildcards.raw_dataset}.{key} = {value} does not exist"
-            )
-    return list(needed.values())
+    name = wildcards.raw_dataset
+    keys = {f"datasets.{name}.{key}": value for key, value in _raw_data_keys(name).items()}
+    unset = f"dataset '{name}' is not configured: set {{key}} in config.yaml (or --config) to your copy of the data"
+    return list(configured_paths(keys, unset).values())
 
 
 def raw_dataset_settings(wildcards):
@@ -198,8 +201,8 @@ ANNOTATION_KEYS = {
 
 
 def _converted(name):
-    """Datasets whose test.json comes from configured annotation files (scenes and AVE write theirs themselves)."""
-    settings = config["datasets"][name]
+    """Datasets whose test.json comes from configured annotation files (the scenes write theirs themselves)."""
+    settings = dataset_config(name)
     source = settings.get("annotations") or {}
     fmt = source.get("format")
     if settings["kind"] == "scenes" or fmt not in CONVERTED_FORMATS:
@@ -212,7 +215,7 @@ ANNOTATED = [name for name in config["datasets"] if _converted(name)]
 
 def annotation_sources(wildcards):
     """Input files of convert_annotations, checked at planning time; the error names the config key to set."""
-    settings = config["datasets"][wildcards.dataset]
+    settings = dataset_config(wildcards.dataset)
     source = settings["annotations"]
     fmt = source["format"]
     paths = {key: source.get(key) for key in ANNOTATION_KEYS[fmt]}
@@ -220,22 +223,19 @@ def annotation_sources(wildcards):
         paths["split"] = source["split"]
     if fmt == "audioset-instrument":
         paths["tags"] = settings.get("tags")
-    for key, value in paths.items():
-        where = f"datasets.{wildcards.dataset}." + ("tags" if key == "tags" else f"annotations.{key}")
-        if not value:
-            raise WorkflowError(f"format '{fmt}' needs {where}: set it in config.yaml (or --config)")
-        if not Path(value).exists():
-            raise WorkflowError(f"{where} = {value} does not exist")
+    prefix = f"datasets.{wildcards.dataset}."
+    keyed = {prefix + (key if key == "tags" else f"annotations.{key}"): value for key, value in paths.items()}
+    configured_paths(keyed, f"format '{fmt}' needs {{key}}: set it in config.yaml (or --config)")
     return paths
 
 
 def annotation_format(wildcards):
-    return config["datasets"][wildcards.dataset]["annotations"]["format"]
+    return dataset_config(wildcards.dataset)["annotations"]["format"]
 
 
 def evaluation_settings(wildcards):
     """Every value that changes the numbers (a change reruns `evaluate`)."""
-    protocol = config["datasets"][wildcards.dataset]["protocol"]
+    protocol = dataset_config(wildcards.dataset)["protocol"]
     settings = config["evaluate"]
     threshold = settings["audioset_ciou_threshold"] if protocol == "audioset-instrument" else settings["ciou_threshold"]
     return {
