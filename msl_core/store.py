@@ -93,11 +93,16 @@ def _create(h5: h5py.File, name: str, index: pd.DataFrame, item_shape, dtype, at
     n = len(index)
     h5.create_dataset(name, (n, *item_shape), dtype=dtype, chunks=(1, *item_shape), compression=compression)
     h5.create_dataset("done", (n,), dtype=bool)
-    h5.create_dataset("clip_id", data=index["clip_id"].to_numpy(dtype=object), dtype=STR)
-    h5.create_dataset("second", data=index["second"].to_numpy(np.int32))
-    h5.create_dataset("split", data=index["split"].to_numpy(dtype=object), dtype=STR)
+    write_index_datasets(h5, index)
     for key, value in attrs.items():
         h5[name].attrs[key] = value
+
+
+def write_index_datasets(h5: h5py.File, index: pd.DataFrame) -> None:
+    """The (clip_id, second, split) table every msl store carries beside its data, row by row."""
+    h5.create_dataset("clip_id", data=index["clip_id"].astype(str).to_numpy(dtype=object), dtype=STR)
+    h5.create_dataset("second", data=index["second"].to_numpy(np.int32))
+    h5.create_dataset("split", data=index["split"].astype(str).to_numpy(dtype=object), dtype=STR)
 
 
 def _source(rows: pd.DataFrame) -> str:
@@ -112,6 +117,8 @@ class H5Rows:
         self.path, self.name = str(path), name
         self._file: h5py.File | None = None
         self._pid: int | None = None
+        if not Path(path).is_file():
+            raise BadInput(path, "file not found")
         with h5py.File(self.path, "r") as h5:
             if name not in h5:
                 raise BadInput(self.path, f"no dataset '{name}' (has {sorted(h5.keys())})")

@@ -21,12 +21,12 @@ import torch
 from torchvision.ops import nms
 
 from msl_core.errors import BadInput, ConfigError
+from msl_core.store import H5Rows
 
 log = logging.getLogger(__name__)
 
 BACKENDS = ("yolo-fastest", "faster-rcnn")
 FASTER_RCNN_ARCHS = ("resnet50_fpn", "mobilenet_v3_large_fpn")
-STR = h5py.string_dtype("utf-8")
 
 
 @dataclass(frozen=True)
@@ -199,14 +199,11 @@ def propose(proposer, frame: np.ndarray, cfg: ProposalConfig) -> tuple[np.ndarra
 def frame_proposals(frames_path: str | Path, cfg: ProposalConfig, device="cpu") -> tuple[np.ndarray, np.ndarray]:
     """Proposals for every frame of frames.h5: boxes (N, K, 4), scores (N, K)."""
     proposer = make_proposer(cfg, device)
-    with h5py.File(frames_path, "r") as h5:
-        if "frames" not in h5:
-            raise BadInput(frames_path, f"no dataset 'frames' (has {sorted(h5.keys())})")
-        frames = h5["frames"]
-        boxes = np.zeros((len(frames), cfg.top_k, 4), np.float32)
-        scores = np.zeros((len(frames), cfg.top_k), np.float32)
-        for i in range(len(frames)):
-            boxes[i], scores[i] = propose(proposer, frames[i], cfg)
+    frames = H5Rows(frames_path, "frames")
+    boxes = np.zeros((len(frames), cfg.top_k, 4), np.float32)
+    scores = np.zeros((len(frames), cfg.top_k), np.float32)
+    for i in range(len(frames)):
+        boxes[i], scores[i] = propose(proposer, frames.data[i], cfg)
     return boxes, scores
 
 

@@ -18,14 +18,14 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from msl_core.errors import BadInput, ConfigError
+from msl_core.errors import ConfigError
+from msl_core.store import H5Rows, write_index_datasets
 from msl_core.teachers.categories import CategorySet, split_tags
 
 log = logging.getLogger(__name__)
 
 AUDIO_SOURCES = ("tags", "audio_tagger")
 VISUAL_SOURCES = ("tags", "image_classifier", "from_audio")
-STR = h5py.string_dtype("utf-8")
 
 
 @dataclass(frozen=True)
@@ -116,12 +116,10 @@ def classifier_probabilities(frames_path: str | Path, name: str, weights: str | 
     from msl_core.teachers.image_classifier import ImageClassifier
 
     classifier = ImageClassifier(name, weights, device)
-    with h5py.File(frames_path, "r") as h5:
-        if "frames" not in h5:
-            raise BadInput(frames_path, f"no dataset 'frames' (has {sorted(h5.keys())})")
-        frames = h5["frames"]
-        return np.concatenate([classifier(frames[i:i + batch_size]) for i in range(0, len(frames), batch_size)]) \
-            if len(frames) else np.zeros((0, 1000), np.float32)
+    frames = H5Rows(frames_path, "frames")
+    if not len(frames):
+        return np.zeros((0, 1000), np.float32)
+    return np.concatenate([classifier(frames.data[i:i + batch_size]) for i in range(0, len(frames), batch_size)])
 
 
 def compute_labels(index: pd.DataFrame, categories: CategorySet, cfg: LabelConfig, *,
@@ -191,9 +189,7 @@ def write_labels(path: str | Path, audio: np.ndarray, visual: np.ndarray, catego
     with h5py.File(tmp, "w") as h5:
         h5.create_dataset("audio", data=audio.astype(np.float32))
         h5.create_dataset("visual", data=visual.astype(np.float32))
-        h5.create_dataset("clip_id", data=index["clip_id"].astype(str).to_numpy(dtype=object), dtype=STR)
-        h5.create_dataset("second", data=index["second"].to_numpy(np.int32))
-        h5.create_dataset("split", data=index["split"].astype(str).to_numpy(dtype=object), dtype=STR)
+        write_index_datasets(h5, index)
         h5.attrs["categories"] = list(categories.names)
         h5.attrs["category_kind"] = categories.kind
         for key, value in (attrs or {}).items():

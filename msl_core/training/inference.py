@@ -13,12 +13,11 @@ from tqdm import tqdm
 
 from msl_core.errors import BadInput
 from msl_core.models.localization import LocalizationConfig, localize_batch
+from msl_core.store import write_index_datasets
 from msl_core.training.checkpoint import load_model
 from msl_core.training.data import check_media, read_index, split_rows
 
 log = logging.getLogger(__name__)
-
-STR = h5py.string_dtype("utf-8")
 
 
 def write_maps(frames: str | Path, logmel: str | Path, index: str | Path, stage1_model: str | Path,
@@ -49,8 +48,7 @@ def write_maps(frames: str | Path, logmel: str | Path, index: str | Path, stage1
             "cam_class": oh.create_dataset("cam_class", (m, c, s, s), np.float16),
             "audio_prob": oh.create_dataset("audio_prob", (m, c), np.float32),
         }
-        oh.create_dataset("clip_id", data=table["clip_id"].astype(str).to_numpy()[rows].astype(object), dtype=STR)
-        oh.create_dataset("second", data=table["second"].to_numpy()[rows].astype(np.int32))
+        write_index_datasets(oh, table.iloc[rows])
         oh.create_dataset("row", data=rows)
         oh.attrs["categories"] = list(stage2.cfg.categories) or [str(i) for i in range(c)]
         oh.attrs["reference_double_sigmoid"] = cfg.reference_double_sigmoid
