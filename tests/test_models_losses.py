@@ -7,7 +7,14 @@ import math
 import pytest
 import torch
 
-from msl_core.models.losses import classification_loss, correspondence_loss, distance_loss, stage_losses
+from msl_core.models.losses import (
+    background_loss,
+    background_weights,
+    classification_loss,
+    correspondence_loss,
+    distance_loss,
+    stage_losses,
+)
 
 
 def _ce(logits, target):
@@ -75,3 +82,34 @@ def test_stage_losses_sum_terms():
     terms = stage_losses(out, torch.zeros(2, 3), torch.zeros(2, 3), stage=1)
     assert set(terms) == {"cls_audio", "cls_visual", "avc", "loss"}
     assert terms["loss"].item() == pytest.approx(3 * math.log(2), rel=1e-6)
+
+
+def test_background_weights_by_hand():
+    # 1 clip, 2 categories on a 1×3 grid; category 1 is not seen (prob 0.1), so only category 0 covers.
+    cam = torch.tensor([[[[2.0, 1.0, 0.0]], [[0.0, 0.0, 5.0]]]])
+    w = background_weights(cam, torch.tensor([[0.9, 0.1]]), prob_filter=0.3)
+    assert w.tolist() == [[[0.0, 0.5, 1.0]]]
+
+
+def test_background_loss_by_hand():
+    # One heard audio row e = (1, 0); two positions: cos 1 (distance 0) and cos 0 (distance √2 > margin 1.4).
+    ea = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])  # (N=1, C=2, E=2)
+    ev = torch.tensor([[[[1.0, 0.0]], [[0.0, 1.0]]]])  # (N=1, E=2, h=1, w=2): positions (1, 0) and (0, 1)
+    heard = torch.tensor([[0.9, 0.1]])
+    bg = torch.tensor([[[0.25, 1.0]]])
+    expected = (0.25 * 1.4**2 + 1.0 * 0.0) / (1.25 * 1)
+    assert background_loss(ea, ev, heard, bg, margin=1.4).item() == pytest.approx(expected, rel=1e-5)
+    assert background_loss(ea, ev, torch.zeros(1, 2), bg).item() == 0.0  # nothing heard, nothing to push
+
+
+def test_stage_two_background_term_is_weighted_and_summed():
+    torch.manual_seed(0)
+    unit = lambda *s: torch.nn.functional.normalize(torch.randn(*s), dim=-1)  # noqa: E731
+    out = {"audio_logits": torch.full((2, 3), 2.0), "visual_logits": torch.full((2, 3), 2.0),
+           "avc_logits": torch.zeros(2, 2, 2), "audio_embed": unit(2, 3, 4), "visual_embed": unit(2, 3, 4),
+           "visual_positions": torch.nn.functional.normalize(torch.randn(2, 4, 2, 2), dim=1),
+           "visual_cam": torch.rand(2, 3, 2, 2)}
+    plain = stage_losses(out, torch.ones(2, 3), torch.ones(2, 3), stage=2)
+    with_bg = stage_losses(out, torch.ones(2, 3), torch.ones(2, 3), stage=2, background_weight=0.5)
+    assert "background" not in plain and with_bg["background"].item() > 0
+    assert with_bg["loss"].item() == pytest.approx(plain["loss"].item() + with_bg["background"].item(), rel=1e-6)

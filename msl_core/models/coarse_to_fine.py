@@ -98,7 +98,8 @@ class CoarseToFine(nn.Module):
     Inputs: frames (N, 3, H, W) already normalised (see `prepare_frames`); logmel (N, T, 64).
     `forward(frames, logmel, stage)` returns a dict:
       audio_logits, visual_logits (N, C); avc_logits (N, N, 2);
-      stage 2 also audio_embed, visual_embed (N, C, E), unit length (zero where a category map is empty).
+      stage 2 also audio_embed, visual_embed (N, C, E), unit length (zero where a category map is empty);
+      with `positions`, visual_positions (N, E, h, w) and the detached visual_cam (N, C, h, w).
     Train/eval: only batch-norm differs; the converted MobileNetV2 and frozen stages keep theirs in eval mode.
     """
 
@@ -159,7 +160,7 @@ class CoarseToFine(nn.Module):
         e = F.normalize(self.visual_proj(fv.flatten(2).transpose(1, 2)), dim=-1)  # (N, h·w, E)
         return e.transpose(1, 2).reshape(n, -1, h, w)
 
-    def forward(self, frames: Tensor, logmel: Tensor, stage: int = 1) -> dict[str, Tensor]:
+    def forward(self, frames: Tensor, logmel: Tensor, stage: int = 1, positions: bool = False) -> dict[str, Tensor]:
         fv, fa = self.backbone_features(frames, logmel)
         vmap, amap = self.class_maps(fv, fa)
         out = {
@@ -170,6 +171,9 @@ class CoarseToFine(nn.Module):
         if stage == 2:
             out["audio_embed"] = self.embed_audio(fa, amap)  # (N, C, E)
             out["visual_embed"] = self.embed_visual(fv, vmap)  # (N, C, E)
+        if stage == 2 and positions:  # what localisation scores, for the background term
+            out["visual_positions"] = self.embed_positions(fv)  # (N, E, h, w)
+            out["visual_cam"] = F.relu(vmap).detach()  # (N, C, h, w)
         return out
 
 

@@ -55,9 +55,44 @@ def distance_loss(
     return pos + neg
 
 
+def background_weights(visual_cam: Tensor, visual_prob: Tensor, prob_filter: float = 0.3) -> Tensor:
+    """How surely each position is background: 1 − the strongest max-normalised CAM of the categories seen.
+
+    visual_cam (N, C, h, w) ≥ 0 (detached), visual_prob (N, C) → (N, h, w) in [0, 1]; a clip where no
+    category passes the filter is all background.
+    """
+    seen = (visual_prob.detach() > prob_filter).float()[:, :, None, None]
+    peak = visual_cam.flatten(2).amax(-1)[..., None, None].clamp_min(1e-12)
+    return 1.0 - (visual_cam / peak * seen).amax(1)
+
+
+def background_loss(audio_embed: Tensor, visual_positions: Tensor, audio_prob: Tensor, background: Tensor,
+                    margin: float = 1.4, prob_filter: float = 0.3) -> Tensor:
+    """Background positions as negatives of every heard category (an msl extension of §3.1).
+
+    The alignment loss only sees CAM-pooled object features, yet localisation scores every position; without
+    this term background positions keep whatever similarity the projector gives them and the maps stay diffuse.
+    (The reference's unfinished `cam_pool` returns a (foreground, background) pair, hinting at the same idea.)
+    audio_embed (N, C, E) unit; visual_positions (N, E, h, w) unit; audio_prob (N, C); background (N, h, w).
+    Loss = Σ B_n(p)·max(0, margin − ‖e^a_i − e^v_n(p)‖)² / Σ B over audio rows i with prob > filter and all n, p.
+    """
+    heard = audio_prob.detach().flatten() > prob_filter
+    ea = audio_embed.float().flatten(0, 1)[heard]  # (K, E)
+    if ea.shape[0] == 0:
+        return audio_embed.new_zeros(()).float()
+    ev = visual_positions.float().flatten(2)  # (N, E, P)
+    d = (2.0 - 2.0 * torch.einsum("ke,nep->knp", ea, ev)).clamp_min(1e-12)
+    hinge = F.relu(margin - d.sqrt()).pow(2)
+    w = background.float().flatten(1)  # (N, P)
+    return (hinge * w).sum() / (w.sum() * ea.shape[0] + 1e-10)
+
+
 def stage_losses(out: dict[str, Tensor], audio_labels: Tensor, visual_labels: Tensor, stage: int,
-                 margin: float = 1.4, prob_filter: float = 0.3) -> dict[str, Tensor]:
-    """The loss terms of a stage and their sum `loss` (all weights 1, as the reference: L₁, L₂ of §3.1)."""
+                 margin: float = 1.4, prob_filter: float = 0.3, background_weight: float = 0.0) -> dict[str, Tensor]:
+    """The loss terms of a stage and their sum `loss` (L₁, L₂ of §3.1 with weights 1, as the reference).
+
+    `background_weight` > 0 adds `background_loss` to stage 2 (needs `visual_positions`, `visual_cam` in `out`).
+    """
     terms = {
         "cls_audio": classification_loss(out["audio_logits"], audio_labels),
         "cls_visual": classification_loss(out["visual_logits"], visual_labels),
@@ -69,5 +104,11 @@ def stage_losses(out: dict[str, Tensor], audio_labels: Tensor, visual_labels: Te
             torch.sigmoid(out["audio_logits"].float()), torch.sigmoid(out["visual_logits"].float()),
             margin=margin, prob_filter=prob_filter,
         )
+        if background_weight > 0:
+            background = background_weights(out["visual_cam"], torch.sigmoid(out["visual_logits"].float()), prob_filter)
+            terms["background"] = background_weight * background_loss(
+                out["audio_embed"], out["visual_positions"], torch.sigmoid(out["audio_logits"].float()), background,
+                margin=margin, prob_filter=prob_filter,
+            )
     terms["loss"] = sum(terms.values())
     return terms

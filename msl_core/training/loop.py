@@ -54,6 +54,7 @@ class TrainConfig:
     batch_size: int = 16
     margin: float = 1.4
     prob_filter: float = 0.3
+    background_weight: float = 0.0
     flip_prob: float = 0.5
     seed: int = 0
 
@@ -142,9 +143,9 @@ def train_one_epoch(model: CoarseToFine, loader, optimizer: torch.optim.Optimize
         frames = augment(model.prepare_frames(batch["frames"].to(device, non_blocking=True)), flips)
         logmel = batch["logmel"].to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
-            out = model(frames, logmel, stage=cfg.stage)
+            out = model(frames, logmel, stage=cfg.stage, positions=cfg.background_weight > 0)
         terms = stage_losses(out, batch["audio"].to(device), batch["visual"].to(device), cfg.stage,
-                             margin=cfg.margin, prob_filter=cfg.prob_filter)
+                             margin=cfg.margin, prob_filter=cfg.prob_filter, background_weight=cfg.background_weight)
         values = {k: v.item() for k, v in terms.items()}
         if not all(map(_finite, values.values())):
             raise TrainingDiverged(f"stage {cfg.stage}, epoch {epoch + 1}, batch {b + 1}: non-finite loss {values}; "

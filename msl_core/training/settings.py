@@ -59,7 +59,7 @@ def train_settings(config: dict, dataset: str, stage: int) -> dict:
         "seed": config["seed"],
     }
     if stage == 2:  # the alignment loss's own values: a change reruns stage 2 only
-        settings |= {"margin": s["margin"], "prob_filter": s["prob_filter"]}
+        settings |= {"margin": s["margin"], "prob_filter": s["prob_filter"], "background_weight": s["background_weight"]}
     return settings
 
 
