@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import h5py
 import numpy as np
 import pandas as pd
@@ -43,11 +44,12 @@ def test_stage1_then_stage2_writes_outputs(data, tmp_path):
     out1 = StageOutputs.in_dir(tmp_path / "stage1")
     train_stage(data, model_cfg, cfg, out1, RunOptions(progress=False))
     _, cfg2 = _cfgs(data, stage=2, epochs=1)
+    cfg2 = dataclasses.replace(cfg2, background_weight=2.0)
     out2 = StageOutputs.in_dir(tmp_path / "stage2")
     history = train_stage(data, model_cfg, cfg2, out2, RunOptions(progress=False), stage1_model=out1.model)
-    assert set(history[0]) >= {"epoch", "cls_audio", "cls_visual", "avc", "align", "loss"}
+    assert set(history[0]) >= {"epoch", "cls_audio", "cls_visual", "avc", "align", "background", "loss"}
     metrics = pd.read_csv(out2.metrics)
-    assert len(metrics) == 1 and np.isfinite(metrics["align"]).all()
+    assert len(metrics) == 1 and np.isfinite(metrics[["align", "background"]]).all(axis=None)
     assert out2.curve.read_bytes()[:4] == b"\x89PNG" and out2.checkpoint.is_file()
     s1, s2 = load_model(out1.model), load_model(out2.model)
     assert s2.cfg.categories == data.categories
