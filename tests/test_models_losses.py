@@ -102,11 +102,14 @@ def test_background_loss_by_hand():
     assert background_loss(ea, ev, torch.zeros(1, 2), bg).item() == 0.0  # nothing heard, nothing to push
 
 
+def _unit(*shape):
+    return torch.nn.functional.normalize(torch.randn(*shape), dim=-1)
+
+
 def test_stage_two_background_term_is_weighted_and_summed():
     torch.manual_seed(0)
-    unit = lambda *s: torch.nn.functional.normalize(torch.randn(*s), dim=-1)  # noqa: E731
     out = {"audio_logits": torch.full((2, 3), 2.0), "visual_logits": torch.full((2, 3), 2.0),
-           "avc_logits": torch.zeros(2, 2, 2), "audio_embed": unit(2, 3, 4), "visual_embed": unit(2, 3, 4),
+           "avc_logits": torch.zeros(2, 2, 2), "audio_embed": _unit(2, 3, 4), "visual_embed": _unit(2, 3, 4),
            "visual_positions": torch.nn.functional.normalize(torch.randn(2, 4, 2, 2), dim=1),
            "visual_cam": torch.rand(2, 3, 2, 2)}
     plain = stage_losses(out, torch.ones(2, 3), torch.ones(2, 3), stage=2)

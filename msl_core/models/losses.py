@@ -99,16 +99,13 @@ def stage_losses(out: dict[str, Tensor], audio_labels: Tensor, visual_labels: Te
         "avc": correspondence_loss(out["avc_logits"]),
     }
     if stage == 2:
-        terms["align"] = distance_loss(
-            out["audio_embed"], out["visual_embed"],
-            torch.sigmoid(out["audio_logits"].float()), torch.sigmoid(out["visual_logits"].float()),
-            margin=margin, prob_filter=prob_filter,
-        )
+        audio_prob, visual_prob = torch.sigmoid(out["audio_logits"].float()), torch.sigmoid(out["visual_logits"].float())
+        terms["align"] = distance_loss(out["audio_embed"], out["visual_embed"], audio_prob, visual_prob,
+                                       margin=margin, prob_filter=prob_filter)
         if background_weight > 0:
-            background = background_weights(out["visual_cam"], torch.sigmoid(out["visual_logits"].float()), prob_filter)
+            background = background_weights(out["visual_cam"], visual_prob, prob_filter)
             terms["background"] = background_weight * background_loss(
-                out["audio_embed"], out["visual_positions"], torch.sigmoid(out["audio_logits"].float()), background,
-                margin=margin, prob_filter=prob_filter,
+                out["audio_embed"], out["visual_positions"], audio_prob, background, margin=margin, prob_filter=prob_filter
             )
     terms["loss"] = sum(terms.values())
     return terms

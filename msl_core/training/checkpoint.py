@@ -91,7 +91,7 @@ def load_resumable(path: str | Path, chash: str) -> dict | None:
         return None
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # a checkpoint cut short by a kill: start over rather than fail
+    except Exception as exc:  # noqa: BLE001 - a checkpoint cut short by a kill: start over rather than fail
         log.warning("%s is unreadable (%s): starting from scratch", path, exc)
         return None
     if state.get("config_hash") != chash:

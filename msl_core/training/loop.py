@@ -13,7 +13,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -54,7 +54,7 @@ class TrainConfig:
     batch_size: int = 16
     margin: float = 1.4
     prob_filter: float = 0.3
-    background_weight: float = 0.0
+    background_weight: float = 0.0  # 0: the reference loss (the workflow's default lives in config.yaml)
     flip_prob: float = 0.5
     seed: int = 0
 
@@ -71,7 +71,7 @@ class TrainConfig:
 class RunOptions:
     """Throughput settings: they never change the result, so they are not part of the config hash."""
 
-    device: torch.device = torch.device("cpu")
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     workers: int = 0
     progress: bool = True
 
