@@ -171,9 +171,9 @@ class CoarseToFine(nn.Module):
         if stage == 2:
             out["audio_embed"] = self.embed_audio(fa, amap)  # (N, C, E)
             out["visual_embed"] = self.embed_visual(fv, vmap)  # (N, C, E)
-        if stage == 2 and positions:  # what localisation scores, for the background term
-            out["visual_positions"] = self.embed_positions(fv)  # (N, E, h, w)
-            out["visual_cam"] = F.relu(vmap).detach()  # (N, C, h, w)
+            if positions:  # what localisation scores, for the background term
+                out["visual_positions"] = self.embed_positions(fv)  # (N, E, h, w)
+                out["visual_cam"] = F.relu(vmap).detach()  # (N, C, h, w)
         return out
 
 

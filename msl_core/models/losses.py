@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from msl_core.models.localization import max_normalise
+
 
 def classification_loss(logits: Tensor, targets: Tensor) -> Tensor:
     """BCE(σ(z), y) averaged over N×C; `targets` are soft pseudo labels in [0, 1]."""
@@ -62,8 +64,7 @@ def background_weights(visual_cam: Tensor, visual_prob: Tensor, prob_filter: flo
     category passes the filter is all background.
     """
     seen = (visual_prob.detach() > prob_filter).float()[:, :, None, None]
-    peak = visual_cam.flatten(2).amax(-1)[..., None, None].clamp_min(1e-12)
-    return 1.0 - (visual_cam / peak * seen).amax(1)
+    return 1.0 - (max_normalise(visual_cam) * seen).amax(1)
 
 
 def background_loss(audio_embed: Tensor, visual_positions: Tensor, audio_prob: Tensor, background: Tensor,
