@@ -32,27 +32,19 @@ def _rewrite(path, name, data):
         f.attrs.update(attrs)
 
 
-def test_row_count_mismatch_names_the_file(files):
-    _rewrite(files.logmel, "logmel", np.zeros((8, 51, 64), np.float32))
-    with pytest.raises(BadInput, match="logmel.h5.*8 rows"):
-        open_training_data(files)
-
-
-def test_wrong_frame_shape(files):
-    _rewrite(files.frames, "frames", np.zeros((9, 32, 32), np.uint8))
-    with pytest.raises(BadInput, match="frames.h5"):
-        open_training_data(files)
-
-
-def test_empty_file(files):
-    _rewrite(files.frames, "frames", np.zeros((0, 32, 32, 3), np.uint8))
-    with pytest.raises(BadInput, match="frames.h5.*empty"):
-        open_training_data(files)
-
-
-def test_wrong_mel_count(files):
-    _rewrite(files.logmel, "logmel", np.zeros((9, 51, 40), np.float32))
-    with pytest.raises(BadInput, match="logmel.h5"):
+@pytest.mark.parametrize(
+    ("name", "data", "match"),
+    [
+        ("logmel", np.zeros((8, 51, 64), np.float32), "logmel.h5.*8 rows"),  # row count mismatch
+        ("frames", np.zeros((9, 32, 32), np.uint8), "frames.h5"),  # wrong frame shape
+        ("frames", np.zeros((0, 32, 32, 3), np.uint8), "frames.h5.*empty"),  # empty file
+        ("logmel", np.zeros((9, 51, 40), np.float32), "logmel.h5"),  # wrong mel count
+    ],
+    ids=["row-count", "frame-shape", "empty", "mel-count"],
+)
+def test_bad_store_names_the_file(files, name, data, match):
+    _rewrite(getattr(files, name), name, data)
+    with pytest.raises(BadInput, match=match):
         open_training_data(files)
 
 
