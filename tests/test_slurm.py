@@ -36,6 +36,12 @@ SLURM_PROFILE = [
 DETERMINISTIC_H5 = ["results/scenes/frames.h5", "results/scenes/logmel.h5"]
 
 
+def _ci_script(name: str, state: Path, timeout: int) -> subprocess.CompletedProcess:
+    """Run one of the .ci Slurm scripts on the cluster state folder; the caller reads its exit code and stderr."""
+    return subprocess.run(["bash", str(REPO / ".ci" / name), str(state)], check=False, capture_output=True,
+                          text=True, timeout=timeout)
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """Start the test cluster, yield the environment that reaches it, stop the daemons by PID."""
@@ -44,13 +50,7 @@ def cluster(tmp_path_factory):
         reason="the Slurm executor plugin is not installed: pip install -e '.[slurm]'",
     )
     state = tmp_path_factory.mktemp("slurm")
-    up = subprocess.run(
-        ["bash", str(REPO / ".ci/slurm_up.sh"), str(state)],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    up = _ci_script("slurm_up.sh", state, timeout=900)
     if up.returncode != 0:
         reason = (up.stderr.strip().splitlines() or ["no output"])[-1]
         if up.returncode != 77:
@@ -62,13 +62,7 @@ def cluster(tmp_path_factory):
     try:
         yield env
     finally:
-        down = subprocess.run(
-            ["bash", str(REPO / ".ci/slurm_down.sh"), str(state)],
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        down = _ci_script("slurm_down.sh", state, timeout=120)
         print(down.stderr)
 
 
