@@ -1,4 +1,8 @@
-"""Raw dataset layouts → manifest CSV (method.md §1.3–1.5). Root paths come from config.yaml."""
+"""Raw dataset layouts → manifest CSV (method.md §1.3–1.5, §5), with the splits the datasets publish.
+
+Every adapter lists each clip its split files name, also when its media are missing (the row then points where
+the file was expected), so `missing_media` can name them at planning time instead of a silently smaller split.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from msl_core.errors import BadInput, ConfigError
+from msl_core.errors import BadInput, ConfigError, MslError
 from msl_core.manifest import MANIFEST_COLUMNS
 from msl_core.readers import read_pickle
+from msl_core.splits import assign_splits, describe, read_ids, split_counts
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +25,8 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
 # AudioSet-instrument's 15 classes, in the order of its tag vectors (method.md §5.3).
 AUDIOSET_INSTRUMENTS = ("Banjo", "Cello", "Drum", "Guitar", "Harp", "Harmonica", "Oboe", "Piano", "Saxophone",
                         "Trombone", "Trumpet", "Violin", "Flute", "Accordion", "Horn")
+AVE_SPLIT_FILES = {"train": "trainSet.txt", "val": "valSet.txt", "test": "testSet.txt"}
+AVE_SECONDS = 10
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
@@ -43,41 +50,95 @@ def _by_stem(folder: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.rglob("*")) if p.suffix.lower() in suffixes}
 
 
-def flickr_manifest(root: str | None, split: str = "train", key: str = "datasets.flickr.root") -> pd.DataFrame:
-    """SoundNet-Flickr: image + wav pairs with the same stem (the reference's layout), else videos."""
+def missing_media(manifest: pd.DataFrame) -> list[str]:
+    """Clip ids whose video (or image or sound) file does not exist."""
+    def absent(row) -> bool:
+        paths = [row["video_path"]] if row["video_path"] else [row["image_path"], row["audio_path"]]
+        return not all(p and Path(p).is_file() for p in paths)
+
+    return [row["clip_id"] for _, row in manifest.iterrows() if absent(row)]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# SoundNet-Flickr
+
+
+def flickr_manifest(root: str | None, test_ids: list[str], val_fraction: float = 0.1, seed: int = 0,
+                    key: str = "datasets.flickr.root") -> pd.DataFrame:
+    """SoundNet-Flickr: image + wav pairs with the same stem (the reference's layout), else videos.
+
+    The ids of the test list are the test split (listed even where their pair is missing); every other pair trains,
+    less a seeded validation fraction.
+    """
     folder = _root(root, key)
     images, sounds = _by_stem(folder, IMAGE_SUFFIXES), _by_stem(folder, AUDIO_SUFFIXES)
     pairs = sorted(set(images) & set(sounds))
     if pairs:
-        return _frame([{"clip_id": stem, "image_path": str(images[stem]), "audio_path": str(sounds[stem]),
-                        "split": split} for stem in pairs])
+        ids = sorted(set(pairs) | set(test_ids))
+        splits = assign_splits(ids, set(test_ids), val_fraction, seed)
+        return _frame([{"clip_id": i, "image_path": str(images.get(i, folder / f"{i}.jpg")),
+                        "audio_path": str(sounds.get(i, folder / f"{i}.wav")), "split": s}
+                       for i, s in zip(ids, splits)])
     videos = _by_stem(folder, VIDEO_SUFFIXES)
     if not videos:
         raise BadInput(folder, "no image+audio pairs (same stem) and no videos found")
-    return _frame([{"clip_id": stem, "video_path": str(path), "split": split} for stem, path in videos.items()])
+    ids = sorted(set(videos) | set(test_ids))
+    splits = assign_splits(ids, set(test_ids), val_fraction, seed)
+    return _frame([{"clip_id": i, "video_path": str(videos.get(i, folder / f"{i}.mp4")), "split": s}
+                   for i, s in zip(ids, splits)])
+
+
+def flickr_test_ids(annotations: dict, key: str) -> list[str]:
+    """The test list: `annotations.split` (gtest.txt or an LVS/SLAVC csv), else the stems of `annotations.xml_dir`."""
+    if annotations.get("split"):
+        return read_ids(annotations["split"])
+    if annotations.get("xml_dir") and Path(annotations["xml_dir"]).is_dir():
+        return sorted(p.stem for p in Path(annotations["xml_dir"]).glob("*.xml"))
+    raise ConfigError(f"{key}.annotations.split", "is not set: the test split comes from the dataset's own list "
+                                                  "(the reference's gtest.txt, or the LVS/SLAVC flickr_test.csv)")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# AVE
 
 
 def ave_manifest(root: str | None, key: str = "datasets.ave.root") -> pd.DataFrame:
-    """AVE: `AVE/<id>.mp4` + `Annotations.txt` (`Category&VideoID&Quality&StartTime&EndTime`).
+    """AVE: `AVE/<id>.mp4` + `Annotations.txt` (`Category&VideoID&Quality&StartTime&EndTime`) + the three split files.
 
-    Splits from `trainSet.txt`/`valSet.txt`/`testSet.txt` (same format) when present; per-second tags mark the
-    annotated event's seconds.
+    A video may carry several events (several lines): its per-second tags are their union. A video named in two
+    split files is tested (never trained on).
     """
     folder = _root(root, key)
     annotations = folder / "Annotations.txt"
     if not annotations.is_file():
         raise BadInput(annotations, "AVE annotation file not found")
-    split_of = {}
-    for split, name in (("train", "trainSet.txt"), ("val", "valSet.txt"), ("test", "testSet.txt")):
-        if (folder / name).is_file():
-            split_of |= {rec["video_id"]: split for rec in _ave_records(folder / name)}
-    rows = []
+    split_of = _ave_splits(folder)
+    events: dict[str, list[dict]] = {}
     for rec in _ave_records(annotations):
-        video = folder / "AVE" / f"{rec['video_id']}.mp4"
-        per_second = "|".join(rec["category"] if rec["start"] <= s < rec["end"] else "" for s in range(10))
-        rows.append({"clip_id": rec["video_id"], "video_path": str(video), "split": split_of.get(rec["video_id"],
-                     "train"), "tags": rec["category"], "tags_per_second": per_second})
+        events.setdefault(rec["video_id"], []).append(rec)
+    unlisted = sorted(set(events) - set(split_of))
+    if unlisted:
+        log.warning("AVE: %d annotated video(s) are in no split file and are left out (first: %s)", len(unlisted),
+                    ", ".join(unlisted[:5]))
+    rows = []
+    for video_id in sorted(set(events) & set(split_of)):
+        seconds = [sorted({r["category"] for r in events[video_id] if r["start"] <= s < r["end"]})
+                   for s in range(AVE_SECONDS)]
+        rows.append({"clip_id": video_id, "video_path": str(folder / "AVE" / f"{video_id}.mp4"),
+                     "split": split_of[video_id], "tags": ";".join(sorted({r["category"] for r in events[video_id]})),
+                     "tags_per_second": "|".join(";".join(tags) for tags in seconds)})
     return _frame(rows)
+
+
+def _ave_splits(folder: Path) -> dict[str, str]:
+    """{video_id: split}; a video in several files takes the later of train < val < test."""
+    split_of: dict[str, str] = {}
+    for split, name in AVE_SPLIT_FILES.items():
+        path = folder / name
+        if not path.is_file():
+            raise BadInput(path, f"AVE {split} split file not found (AVE ships {', '.join(AVE_SPLIT_FILES.values())})")
+        split_of |= {rec["video_id"]: split for rec in _ave_records(path)}
+    return split_of
 
 
 def _ave_records(path: Path) -> list[dict]:
@@ -88,39 +149,71 @@ def _ave_records(path: Path) -> list[dict]:
             continue
         if len(fields) != 5:
             raise BadInput(path, f"line {number + 1}: expected Category&VideoID&Quality&StartTime&EndTime")
-        records.append({"category": fields[0], "video_id": fields[1], "start": int(fields[3]), "end": int(fields[4])})
+        try:
+            start, end = int(fields[3]), int(fields[4])
+        except ValueError:
+            raise BadInput(path, f"line {number + 1}: start/end seconds {fields[3]!r}, {fields[4]!r} are not "
+                                 "whole numbers") from None
+        records.append({"category": fields[0], "video_id": fields[1], "start": start, "end": end})
     return records
 
 
-def audioset_instrument_manifest(root: str | None, tags: str | None, split: str = "test",
+# ---------------------------------------------------------------------------------------------------------------------
+# AudioSet-instrument
+
+
+def audioset_instrument_manifest(root: str | None, train_tags: str | None, test_tags: str | None,
+                                 val_fraction: float = 0.1, seed: int = 0,
                                  key: str = "datasets.audioset_instrument") -> pd.DataFrame:
-    """AudioSet-instrument: `<video_id>.mp4` clips + a `{video_id: 15-dim multi-hot}` pickle (sorted key order)."""
+    """AudioSet-instrument: `<video_id>.mp4` clips + the reference's `{video_id: 15-dim multi-hot}` tag pickles,
+    one per split (`train_audio.pkl` trains, `val_audio.pkl` is the test set of `normav.json`)."""
     folder = _root(root, f"{key}.root")
-    if not tags or not Path(tags).is_file():
-        raise ConfigError(f"{key}.tags", f"tag pickle {tags!r} not found")
-    table = read_pickle(tags, "AudioSet-instrument tag pickle")
+    tables = {split: _tag_table(path, f"{key}.{split}_tags") for split, path in
+              (("train", train_tags), ("test", test_tags))}
+    both = sorted(set(tables["train"]) & set(tables["test"]))
+    if both:
+        log.warning("AudioSet-instrument: %d clip(s) in both tag pickles are tested only (first: %s)", len(both),
+                    ", ".join(both[:5]))
+    tags = tables["train"] | tables["test"]
+    ids = sorted(tags)
+    splits = assign_splits(ids, set(tables["test"]), val_fraction, seed)
     videos = _by_stem(folder, VIDEO_SUFFIXES)
-    rows = []
-    for video_id in sorted(table):
-        vector = np.asarray(table[video_id]).reshape(-1)
+    return _frame([{"clip_id": i, "video_path": str(videos.get(i, folder / f"{i}.mp4")), "split": s,
+                    "tags": ";".join(n for n, v in zip(AUDIOSET_INSTRUMENTS, tags[i]) if v > 0)}
+                   for i, s in zip(ids, splits)])
+
+
+def _tag_table(path: str | None, key: str) -> dict[str, np.ndarray]:
+    if not path or not Path(path).is_file():
+        raise ConfigError(key, f"tag pickle {path!r} not found")
+    table = read_pickle(path, "AudioSet-instrument tag pickle")
+    if not isinstance(table, dict) or not table:
+        raise BadInput(path, "expected a non-empty dict {video_id: 15-dim multi-hot}")
+    vectors = {}
+    for video_id, vector in table.items():
+        vector = np.asarray(vector, dtype=np.float64).reshape(-1)
         if vector.size != len(AUDIOSET_INSTRUMENTS):
-            raise BadInput(tags, f"{video_id}: tag vector has {vector.size} entries, expected 15")
-        names = ";".join(n for n, v in zip(AUDIOSET_INSTRUMENTS, vector) if v > 0)
-        rows.append({"clip_id": video_id, "video_path": str(videos.get(video_id, folder / f"{video_id}.mp4")),
-                     "split": split, "tags": names})
-    return _frame(rows)
+            raise BadInput(path, f"{video_id}: tag vector has {vector.size} entries, expected 15")
+        vectors[str(video_id)] = vector
+    return vectors
 
 
-def build_manifest(dataset: str, settings: dict) -> pd.DataFrame:
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def build_manifest(dataset: str, settings: dict, seed: int = 0) -> pd.DataFrame:
     """Dispatch on `settings['kind']` (the dataset's config block)."""
     kind = settings.get("kind")
     key = f"datasets.{dataset}"
+    val_fraction = settings.get("val_fraction", 0.1)
     if kind == "flickr":
-        return flickr_manifest(settings.get("root"), key=f"{key}.root")
+        test_ids = flickr_test_ids(settings.get("annotations") or {}, key)
+        return flickr_manifest(settings.get("root"), test_ids, val_fraction, seed, key=f"{key}.root")
     if kind == "ave":
         return ave_manifest(settings.get("root"), key=f"{key}.root")
     if kind == "audioset_instrument":
-        return audioset_instrument_manifest(settings.get("root"), settings.get("tags"), key=key)
+        return audioset_instrument_manifest(settings.get("root"), settings.get("train_tags"),
+                                            settings.get("test_tags"), val_fraction, seed, key=key)
     if kind == "manifest":
         from msl_core.manifest import load_manifest
 
@@ -133,3 +226,22 @@ def _manifest_path(settings: dict, key: str) -> Path:
     if not path or not Path(path).is_file():
         raise ConfigError(f"{key}.manifest", f"manifest CSV {path!r} not found")
     return Path(path)
+
+
+def check_splits(manifest: pd.DataFrame, dataset: str, skip_bad_inputs: bool = False) -> list[str]:
+    """Planning-time checks of a manifest: train and test must hold clips, and every listed clip must have its
+    media (with `skip_bad_inputs`, missing ones are left to `index`, which rejects and lists them).
+    Returns the warnings to show."""
+    counts = split_counts(manifest)
+    for split in ("train", "test"):
+        if counts[split] == 0:
+            raise MslError(f"dataset '{dataset}': the {split} split is empty ({describe(counts, 'clips')})")
+    missing = missing_media(manifest)
+    if not missing:
+        return []
+    by_split = manifest.set_index("clip_id").loc[missing, "split"].value_counts().to_dict()
+    text = (f"dataset '{dataset}': {len(missing)} listed clip(s) have no media ({by_split}); first: "
+            f"{', '.join(missing[:10])}")
+    if not skip_bad_inputs:
+        raise MslError(text + " (set skip_bad_inputs: true to run without them; they go to rejected.csv)")
+    return [text + "; skipped (skip_bad_inputs), listed in rejected.csv"]

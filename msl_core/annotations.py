@@ -25,6 +25,7 @@ from pycocotools.coco import COCO
 
 from msl_core.errors import BadInput, ConfigError
 from msl_core.readers import read_json, read_pickle
+from msl_core.splits import read_ids
 
 log = logging.getLogger("msl.annotations")
 
@@ -62,17 +63,8 @@ class Conversion:
 
 
 def read_split(path: str | Path) -> list[str]:
-    """Ids of a split file such as `gtest.txt` (`<flickr_id>.png` per line; the id is the part before the first dot)."""
-    path = Path(path)
-    if not path.is_file():
-        raise BadInput(path, "split file not found")
-    ids = [line.strip().split(".")[0] for line in path.read_text().splitlines() if line.strip()]
-    if not ids:
-        raise BadInput(path, "split file lists no ids")
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise BadInput(path, f"{len(duplicates)} duplicated id(s): {', '.join(duplicates[:10])}")
-    return ids
+    """Ids of a split file (`gtest.txt`, or the LVS / SLAVC csv lists): see `msl_core.splits.read_ids`."""
+    return read_ids(path)
 
 
 def flickr_from_gtdata(gtdata: str | Path, split: str | Path) -> Conversion:

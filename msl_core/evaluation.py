@@ -110,6 +110,7 @@ class Evaluation:
     excluded: list[dict]
     not_scored: dict[str, int]
     maps: MapFile | None = None
+    warnings: list[str] = field(default_factory=list)  # facts that change what the numbers mean
 
     @property
     def primary(self) -> str:
@@ -153,6 +154,7 @@ class Evaluation:
             "threshold": self.settings.map_threshold,
             "success_ciou": self.settings.success_ciou,
             "primary": self.primary,
+            "warnings": self.warnings,
         }
         out |= {k: v for k, v in primary.items() if k != "per_class"}
         out["methods"] = methods
@@ -453,9 +455,11 @@ def run_evaluation(
     heatmaps: str | Path | None = None,
     per_class: str | Path | None = None,
     frames: str | Path | None = None,
+    warnings: Sequence[str] = (),
 ) -> dict:
     """Evaluate, write the numbers and (when paths are given) the pictures. The rule and `msl evaluate` call this."""
     evaluation = evaluate(annotations, settings, maps, baselines)
+    evaluation.warnings = list(warnings)
     numbers = write_metrics(evaluation, metrics_json, ciou_txt, auc_txt)
     if heatmaps is not None or per_class is not None:
         from msl_core import plots  # matplotlib only when pictures are asked for

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
+from dataclasses import replace
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from msl_core import media
 from msl_core.errors import BadInput
 from msl_core.spectrogram import LogMelParams, log_mel, windows
-from msl_core.store import write_rows
+from msl_core.store import write_index_datasets, write_rows
 
 log = logging.getLogger(__name__)
 
@@ -61,3 +65,57 @@ def _single_window(index: pd.DataFrame) -> float:
     if len(sizes) != 1:
         raise BadInput("index.csv", f"rows have several window lengths {sorted(sizes)}; one per dataset")
     return float(sizes[0])
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Whole-file test audio (the reference's Flickr test loader, method.md §1.1, §5.1)
+
+
+def whole_file_logmel(row: pd.Series, params: LogMelParams) -> np.ndarray:
+    """(T, n_mels) log-mel of a row's whole recording, peak-normalised, T = 1 + samples // hop."""
+    path = row["video_path"] or row["audio_path"]
+    wave = media.decode_audio(path, params.sample_rate)
+    if wave.size == 0:
+        raise BadInput(path, "no audio samples could be decoded")
+    return log_mel(wave, replace(params, peak_normalise=True))
+
+
+def write_test_logmels(index: pd.DataFrame, out_path: str | Path, params: LogMelParams, split: str = "test") -> int:
+    """logmel_test.h5: the whole-file log-mel of every `split` row, variable length (flattened `logmel`, `n_frames`),
+    with the index rows (`row`) it belongs to. Written to `.partial`, renamed when complete."""
+    rows = index[index["split"] == split]
+    if rows.empty:
+        raise BadInput("index.csv", f"has no rows with split == '{split}'")
+    out_path = Path(out_path)
+    partial = out_path.with_name(out_path.name + ".partial")
+    with h5py.File(partial, "w") as h5:
+        data = h5.create_dataset("logmel", (len(rows),), dtype=h5py.vlen_dtype(np.float32))
+        n_frames = h5.create_dataset("n_frames", (len(rows),), dtype=np.int32)
+        h5.create_dataset("row", data=rows["row"].to_numpy(np.int64))
+        write_index_datasets(h5, rows)
+        for key, value in (vars(params) | {"peak_normalise": True, "n_mels": params.n_mels}).items():
+            data.attrs[key] = value
+        for k, (_, row) in enumerate(tqdm(rows.iterrows(), total=len(rows), desc="test log-mel", unit="clip")):
+            values = whole_file_logmel(row, params)
+            data[k], n_frames[k] = values.reshape(-1), len(values)
+    os.replace(partial, out_path)
+    return len(rows)
+
+
+class WholeFileAudio:
+    """Row → (T, n_mels) whole-file log-mel from logmel_test.h5."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        with h5py.File(self.path, "r") as h5:
+            for key in ("logmel", "n_frames", "row"):
+                if key not in h5:
+                    raise BadInput(self.path, f"no '{key}' dataset")
+            self.n_mels = int(h5["logmel"].attrs["n_mels"])
+            self._position = {int(r): k for k, r in enumerate(h5["row"][()])}
+
+    def read(self, row: int) -> np.ndarray:
+        if row not in self._position:
+            raise BadInput(self.path, f"has no whole-file audio for index row {row}")
+        with h5py.File(self.path, "r") as h5:
+            return np.asarray(h5["logmel"][self._position[row]], np.float32).reshape(-1, self.n_mels)

@@ -59,6 +59,10 @@ def heatmap_grid(
         f"{evaluation.settings.protocol}: ground truth and maps (rows ranked by {evaluation.primary} cIoU)", fontsize=10
     )
     fig.tight_layout()
+    if evaluation.warnings:  # a result whose meaning changed says so on the picture too
+        fig.subplots_adjust(bottom=0.03 + 0.025 * len(evaluation.warnings))
+        fig.text(0.01, 0.005, "\n".join(f"warning: {w}" for w in evaluation.warnings), color="firebrick", fontsize=8,
+                 va="bottom")
     return _save(fig, out)
 
 
@@ -108,6 +112,27 @@ def per_class_chart(evaluation: Evaluation, out: str | Path) -> Path:
         ax.legend(fontsize=7, ncol=min(4, len(tables)), loc="upper center")
     else:
         ax.text(0.5, 0.5, "no class-specific maps", ha="center", va="center", transform=ax.transAxes)
+    fig.tight_layout()
+    return _save(fig, out)
+
+
+def per_event_chart(numbers: dict, out: str | Path) -> Path:
+    """Audio and visual accuracy per annotated event (events.json of a dataset without boxes, e.g. AVE)."""
+    table = numbers["per_event"]
+    names = list(table)
+    fig, ax = plt.subplots(figsize=(min(12.0, max(5.0, 0.45 * len(names) + 2)), 4.8))
+    x = np.arange(len(names))
+    for k, key in enumerate(("audio_accuracy", "visual_accuracy")):
+        ax.bar(x + (k - 0.5) * 0.4, [table[n][key] for n in names], 0.4, label=key.replace("_", " "))
+    ax.axhline(numbers["chance_accuracy"], color="grey", lw=0.8, ls="--", label="chance")
+    ax.set_xticks(x, [f"{n}\n(n={table[n]['n']})" for n in names], rotation=30, ha="right", fontsize=8)
+    ax.set_ylim(0, 1.15)
+    ax.set_ylabel("accuracy on event seconds", fontsize=9)
+    auc = numbers.get("temporal_auc")
+    ax.set_title(f"events of {numbers['n_clips']} test clips, {numbers['n_event_seconds']} event seconds: audio-visual "
+                 f"accuracy {numbers['audio_visual_accuracy']:.3f}, temporal AUC "
+                 f"{'n/a' if auc is None else f'{auc:.3f}'}", fontsize=9)
+    ax.legend(fontsize=7, ncol=3, loc="upper center")
     fig.tight_layout()
     return _save(fig, out)
 

@@ -5,24 +5,38 @@ from __future__ import annotations
 import click
 import yaml
 
-from msl_core.adapters import build_manifest
+from msl_core.adapters import build_manifest, check_splits
 from msl_core.ingest import write_frames, write_logmels
 from msl_core.manifest import build_index, load_manifest, read_index, write_index
 from msl_core.runlog import setup_logging
 from msl_core.spectrogram import LogMelParams
+from msl_core.splits import describe, split_counts
 
 
 @click.command("manifest")
 @click.option("--kind", type=click.Choice(["flickr", "ave", "audioset_instrument"]), required=True)
 @click.option("--root", type=click.Path(exists=True, file_okay=False), required=True, help="Raw dataset folder.")
-@click.option("--tags", type=click.Path(exists=True, dir_okay=False), help="AudioSet-instrument tag pickle.")
+@click.option("--split", "split_file", type=click.Path(exists=True, dir_okay=False),
+              help="Flickr test list (gtest.txt or an LVS/SLAVC csv).")
+@click.option("--train-tags", type=click.Path(exists=True, dir_okay=False),
+              help="AudioSet-instrument training tag pickle (train_audio.pkl).")
+@click.option("--test-tags", type=click.Path(exists=True, dir_okay=False),
+              help="AudioSet-instrument test tag pickle (val_audio.pkl).")
+@click.option("--val-fraction", type=click.FloatRange(0, 0.9), default=0.1, show_default=True,
+              help="Seeded share of the training clips held out for validation (Flickr, AudioSet-instrument).")
+@click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Manifest CSV to write.")
-def manifest_cmd(kind: str, root: str, tags: str | None, out: str) -> None:
-    """Build a manifest CSV from a raw dataset layout."""
+def manifest_cmd(kind: str, root: str, split_file: str | None, train_tags: str | None, test_tags: str | None,
+                 val_fraction: float, seed: int, out: str) -> None:
+    """Build a manifest CSV from a raw dataset layout, with the dataset's own splits."""
     setup_logging()
-    manifest = build_manifest(kind, {"kind": kind, "root": root, "tags": tags})
+    settings = {"kind": kind, "root": root, "train_tags": train_tags, "test_tags": test_tags,
+                "val_fraction": val_fraction, "annotations": {"split": split_file}}
+    manifest = build_manifest(kind, settings, seed)
+    for warning in check_splits(manifest, kind, skip_bad_inputs=True):
+        click.echo(f"warning: {warning}", err=True)
     manifest.to_csv(out, index=False)
-    click.echo(f"{len(manifest)} clips → {out}")
+    click.echo(f"{len(manifest)} clips ({describe(split_counts(manifest), 'clips')}) → {out}")
 
 
 @click.command("index")

@@ -63,19 +63,20 @@ def localize_batch(
 
     Returns (float32, on the models' device):
       stage2 (N, S, S) in [0, 1]; stage2_class (N, C, S, S) = ReLU cosine maps in [0, 1];
-      audio_prob (N, C) = σ(z^a) of the stage-2 model;
+      audio_prob (N, C) = σ(z^a) and visual_prob (N, C) = σ(z^v) of the stage-2 model;
       with `stage1`: cam (N, S, S) in [0, 1]; cam_class (N, C, S, S) = ReLU(W_v · F^v) divided by the
       clip's largest class value (keeps the classes' relative strength and fits float16).
     """
     fv, fa = stage2.backbone_features(frames, logmel)
-    _, amap = stage2.class_maps(fv, fa)
+    vmap, amap = stage2.class_maps(fv, fa)
     audio_logits = amap.float().mean((2, 3))  # (N, C)
     ea = stage2.embed_audio(fa, amap).float()  # (N, C, E)
     ev = stage2.embed_positions(fv).float()  # (N, E, h, w)
     sim = F.relu(torch.einsum("nce,nehw->nchw", ea, ev))  # (N, C, h, w)
     sim = resize_maps(sim, cfg.map_size).clamp(0.0, 1.0)
     weights = class_weights(audio_logits, cfg.class_threshold, cfg.reference_double_sigmoid)
-    out = {"stage2": combine_class_maps(sim, weights), "stage2_class": sim, "audio_prob": torch.sigmoid(audio_logits)}
+    out = {"stage2": combine_class_maps(sim, weights), "stage2_class": sim, "audio_prob": torch.sigmoid(audio_logits),
+           "visual_prob": torch.sigmoid(vmap.float().mean((2, 3)))}
     if stage1 is not None:
         fv1, fa1 = stage1.backbone_features(frames, logmel)
         vmap1, amap1 = stage1.class_maps(fv1, fa1)

@@ -82,6 +82,13 @@ def dataset_tags(index: pd.DataFrame) -> list[str]:
     return sorted(found)
 
 
+def audioset_class_members() -> dict[str, tuple[int, ...]]:
+    """{AudioSet display name: its top-level categories' indices in AUDIOSET7} from the shipped ontology table."""
+    table = pd.read_csv(DATA_DIR / "audioset_top_level.csv", dtype=str, keep_default_na=False)
+    return {row.display_name: tuple(AUDIOSET7.index(c) for c in row.categories.split(";"))
+            for row in table.itertuples()}
+
+
 def category_set(kind: str, index: pd.DataFrame | None = None, *, scene_classes: str | Path | None = None) -> CategorySet:
     """The vocabulary `kind` (`classes` | `audioset7` | `tags`); `tags` needs the index to read the vocabulary from."""
     if kind == "classes":
@@ -90,6 +97,8 @@ def category_set(kind: str, index: pd.DataFrame | None = None, *, scene_classes:
         return CategorySet(kind, names, {name: (i,) for i, name in enumerate(names)})
     if kind == "audioset7":
         members = {name: (i,) for i, name in enumerate(AUDIOSET7)}
+        # AudioSet class names (e.g. AVE's events, "Church bell") reach their top-level categories through the ontology.
+        members |= audioset_class_members()
         # Scene-class tags reach their top-level category through the scene table.
         if scene_classes is not None or scene_classes_path().is_file():
             for row in read_scene_classes(scene_classes).itertuples():

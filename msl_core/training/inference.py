@@ -12,6 +12,7 @@ import torch
 from tqdm import tqdm
 
 from msl_core.errors import BadInput
+from msl_core.ingest import WholeFileAudio
 from msl_core.models.localization import LocalizationConfig, localize_batch
 from msl_core.store import write_index_datasets
 from msl_core.training.checkpoint import load_model
@@ -23,8 +24,12 @@ log = logging.getLogger(__name__)
 def write_maps(frames: str | Path, logmel: str | Path, index: str | Path, stage1_model: str | Path,
                stage2_model: str | Path, out: str | Path, cfg: LocalizationConfig,
                device: torch.device | None = None, batch_size: int = 16, split: str = "test",
-               progress: bool = True) -> int:
-    """Write maps for the rows of `split` to `out` (see the module doc); returns the number of rows M."""
+               progress: bool = True, whole_file_audio: str | Path | None = None) -> int:
+    """Write maps for the rows of `split` to `out` (see the module doc); returns the number of rows M.
+
+    With `whole_file_audio` (logmel_test.h5), each row hears its whole peak-normalised recording, as the
+    reference's Flickr test (method.md §5.1), instead of its training window; rows then go one by one (their
+    lengths differ)."""
     device = device or torch.device("cpu")
     frames, logmel, index, out = Path(frames), Path(logmel), Path(index), Path(out)
     n, _, _ = check_media(frames, logmel)
@@ -47,17 +52,22 @@ def write_maps(frames: str | Path, logmel: str | Path, index: str | Path, stage1
             "stage2_class": oh.create_dataset("stage2_class", (m, c, s, s), np.float16),
             "cam_class": oh.create_dataset("cam_class", (m, c, s, s), np.float16),
             "audio_prob": oh.create_dataset("audio_prob", (m, c), np.float32),
+            "visual_prob": oh.create_dataset("visual_prob", (m, c), np.float32),
         }
         write_index_datasets(oh, table.iloc[rows])
         oh.create_dataset("row", data=rows)
         oh.attrs["categories"] = list(stage2.cfg.categories) or [str(i) for i in range(c)]
         oh.attrs["reference_double_sigmoid"] = cfg.reference_double_sigmoid
         oh.attrs["class_threshold"] = cfg.class_threshold
-        starts = range(0, m, batch_size)
+        oh.attrs["test_audio"] = "whole_file" if whole_file_audio else "window"
+        audio = WholeFileAudio(whole_file_audio) if whole_file_audio else None
+        step = 1 if audio else batch_size
+        starts = range(0, m, step)
         for start in tqdm(starts, desc="localize", file=sys.stderr, disable=not progress, mininterval=2.0):
-            sel = rows[start : start + batch_size]  # increasing: rows come from np.flatnonzero
+            sel = rows[start : start + step]  # increasing: rows come from np.flatnonzero
             x = stage2.prepare_frames(torch.from_numpy(fh["frames"][sel]).to(device))
-            a = torch.from_numpy(lh["logmel"][sel].astype(np.float32, copy=False)).to(device)
+            a = audio.read(int(sel[0]))[None] if audio else lh["logmel"][sel].astype(np.float32, copy=False)
+            a = torch.from_numpy(a).to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 maps = localize_batch(stage2, x, a, cfg, stage1=stage1)
             for key, dset in dsets.items():

@@ -26,10 +26,28 @@ def stage_epochs(config: dict, dataset: str, stage: int) -> int:
 
 
 def vision_weights(config: dict, dataset: str) -> str | None:
-    """The ImageNet checkpoint of the dataset's vision backbone (None: random init, warned at run time)."""
+    """The ImageNet checkpoint of the dataset's vision backbone. A backbone without one would start from random
+    weights, which changes what every number means: refused unless `model.allow_random_init` says so."""
     if _dataset(config, dataset)["vision_backbone"] == "mobilenet_v2":
         return "results/weights/mobilenet_v2_imagenet.pt"  # rule convert_mobilenet
-    return config["model"]["resnet18_weights"]
+    weights = config["model"]["resnet18_weights"]
+    if not weights and not config["model"].get("allow_random_init", False):
+        raise ConfigError("model.resnet18_weights", f"is not set, so dataset '{dataset}''s resnet18 vision backbone "
+                          "would start from random weights: set it to a torchvision ImageNet resnet18 state dict, use "
+                          f"datasets.{dataset}.vision_backbone: mobilenet_v2 (shipped weights), or set "
+                          "model.allow_random_init: true")
+    return weights
+
+
+def result_warnings(config: dict, dataset: str) -> list[str]:
+    """Settings that change what the dataset's numbers mean (shown on the console, in metrics.json and the report)."""
+    settings, warnings = _dataset(config, dataset), []
+    if settings["vision_backbone"] == "resnet18" and not config["model"]["resnet18_weights"]:
+        warnings.append("the vision ResNet-18 started from random weights (model.allow_random_init: true)")
+    if settings["kind"] == "flickr" and settings.get("test_audio") == "window":
+        warnings.append("test audio is the training window, not the reference's whole peak-normalised file "
+                        f"(datasets.{dataset}.test_audio: window)")
+    return warnings
 
 
 def model_settings(config: dict, dataset: str) -> dict:

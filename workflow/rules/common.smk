@@ -1,10 +1,14 @@
 # Shared by all the .smk files: dataset lookup and the named input/params functions, stage by stage.
 # (Rule files hold rules only; the Snakefile validates the config and sets the wildcard constraints.)
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+from msl_core.adapters import build_manifest, check_splits
+from msl_core.errors import MslError
+from msl_core.splits import describe, split_counts
 from msl_core.scenes.config import from_config as scenes_from_config
 from msl_core.training import settings as train_cfg
 
@@ -22,20 +26,37 @@ def dataset_config(dataset):
 
 
 def _raw_data_keys(dataset):
+    """{config key (under datasets.<name>): value} of the files a user dataset cannot run without."""
     settings = dataset_config(dataset)
-    if settings["kind"] == "manifest":
+    kind = settings["kind"]
+    if kind == "manifest":
         return {"manifest": settings.get("manifest")}
     keys = {"root": settings.get("root")}
-    if settings["kind"] == "audioset_instrument":
-        keys["tags"] = settings.get("tags")
+    if kind == "audioset_instrument":
+        keys |= {"train_tags": settings.get("train_tags"), "test_tags": settings.get("test_tags")}
+    if kind == "flickr":
+        annotations = settings.get("annotations") or {}
+        if annotations.get("format") == "flickr-xml" and not annotations.get("split"):
+            keys["annotations.xml_dir"] = annotations.get("xml_dir")
+        else:
+            keys["annotations.split"] = annotations.get("split")
     return keys
 
 
 def final_targets():
     """The default targets: the built-in scenes plus every user dataset whose raw data is configured."""
     ready = [name for name in RAW_DATASETS if all(_raw_data_keys(name).values())]
-    outputs = ("ciou.txt", "labels_report.md", "proposals.h5")
-    return [f"results/{name}/{output}" for name in SCENES + ready for output in outputs]
+    outputs = ("labels_report.md", "proposals.h5")
+    return [f"results/{name}/{output}" for name in SCENES + ready for output in (score_target(name), *outputs)]
+
+
+def score_target(name):
+    """What a dataset ends in: ciou.txt where it has test boxes, else (AVE without boxes) the event accuracy."""
+    if name in SCENES or _converted(name):
+        return "ciou.txt"
+    if dataset_config(name)["kind"] == "ave":
+        return "events.txt"
+    return "ciou.txt"
 
 
 def manifest_path(wildcards):
@@ -57,15 +78,41 @@ def configured_paths(paths, unset_message):
 
 
 def raw_data(wildcards):
-    """Planning-time check that a user dataset is configured and present, naming the key to set."""
+    """Planning-time check that a user dataset is configured and present, naming the key to set, and that its
+    splits hold clips whose media exist (msl_core.adapters.check_splits)."""
     name = wildcards.raw_dataset
     keys = {f"datasets.{name}.{key}": value for key, value in _raw_data_keys(name).items()}
     unset = f"dataset '{name}' is not configured: set {{key}} in config.yaml (or --config) to your copy of the data"
-    return list(configured_paths(keys, unset).values())
+    paths = list(configured_paths(keys, unset).values())
+    planned_splits(name)
+    return paths
+
+
+_PLANNED = {}
+
+
+def planned_splits(name):
+    """Build the dataset's manifest once per invocation, check its splits and print the counts (or the error)."""
+    if name not in _PLANNED:
+        try:
+            manifest = build_manifest(name, dataset_config(name), config["seed"])
+            warnings = check_splits(manifest, name, config["skip_bad_inputs"])
+        except MslError as exc:
+            raise WorkflowError(str(exc)) from None
+        for text in warnings:
+            print(f"msl: warning: {text}", file=sys.stderr)
+        _PLANNED[name] = split_counts(manifest)
+        print(f"msl: {name}: {describe(_PLANNED[name], 'clips')}", file=sys.stderr)
+    return _PLANNED[name]
 
 
 def raw_dataset_settings(wildcards):
     return dataset_config(wildcards.raw_dataset)
+
+
+# Datasets whose test rows hear their whole recording, peak-normalised (the reference's Flickr test loader).
+WHOLE_FILE_TEST = [name for name in RAW_DATASETS
+                   if dataset_config(name)["kind"] == "flickr" and dataset_config(name).get("test_audio") == "whole_file"]
 
 
 def window_seconds(wildcards):
@@ -164,7 +211,10 @@ def train_inputs(wildcards):
         "labels": f"results/{wildcards.dataset}/labels.h5",
         "index": f"results/{wildcards.dataset}/index.csv",
     }
-    weights = train_cfg.vision_weights(config, wildcards.dataset)
+    try:
+        weights = train_cfg.vision_weights(config, wildcards.dataset)
+    except MslError as exc:
+        raise WorkflowError(str(exc)) from None
     if weights:
         inputs["vision_weights"] = weights
     return inputs
@@ -184,6 +234,15 @@ def stage1_settings(wildcards):
 
 def stage2_settings(wildcards):
     return train_cfg.train_settings(config, wildcards.dataset, 2)
+
+
+def localize_inputs(wildcards):
+    d = f"results/{wildcards.dataset}"
+    inputs = {"frames": f"{d}/frames.h5", "logmel": f"{d}/logmel.h5", "index": f"{d}/index.csv",
+              "stage1": f"{d}/stage1/model.pt", "stage2": f"{d}/stage2/model.pt"}
+    if wildcards.dataset in WHOLE_FILE_TEST:
+        inputs["whole_file_audio"] = f"{d}/logmel_test.h5"
+    return inputs
 
 
 def localize_settings(wildcards):
@@ -222,9 +281,9 @@ def annotation_sources(wildcards):
     if fmt == "flickr-xml" and source.get("split"):
         paths["split"] = source["split"]
     if fmt == "audioset-instrument":
-        paths["tags"] = settings.get("tags")
+        paths["tags"] = settings.get("test_tags")
     prefix = f"datasets.{wildcards.dataset}."
-    keyed = {prefix + (key if key == "tags" else f"annotations.{key}"): value for key, value in paths.items()}
+    keyed = {prefix + ("test_tags" if key == "tags" else f"annotations.{key}"): value for key, value in paths.items()}
     configured_paths(keyed, f"format '{fmt}' needs {{key}}: set it in config.yaml (or --config)")
     return paths
 
@@ -246,3 +305,7 @@ def evaluation_settings(wildcards):
         "baselines": list(settings["baselines"]),
         "allow_missing_maps": config["skip_bad_inputs"],
     }
+
+
+def result_warnings(wildcards):
+    return train_cfg.result_warnings(config, wildcards.dataset)

@@ -26,6 +26,7 @@ rule evaluate:
         maps="results/{dataset}/maps.h5",
         annotations="results/{dataset}/annotations/test.json",
         frames="results/{dataset}/frames.h5",
+        rejected="results/{dataset}/rejected.csv",
     output:
         metrics=report(
             "results/{dataset}/metrics.json",
@@ -56,7 +57,39 @@ rule evaluate:
         "results/{dataset}/benchmarks/evaluate.tsv"
     params:
         settings=evaluation_settings,
+        warnings=result_warnings,
     resources:
         mem_mb=2000,
     script:
         "../scripts/evaluate.py"
+
+
+rule events:
+    conda:
+        "../../envs/msl.yaml"
+    input:
+        maps="results/{dataset}/maps.h5",
+        index="results/{dataset}/index.csv",
+    output:
+        json=report(
+            "results/{dataset}/events.json",
+            caption="../report/events.rst",
+            category="{dataset}",
+            subcategory="Evaluation",
+            labels={"dataset": "{dataset}", "figure": "event numbers (JSON)"},
+        ),
+        txt="results/{dataset}/events.txt",
+        figure=report(
+            "results/{dataset}/events.png",
+            caption="../report/events.rst",
+            category="{dataset}",
+            subcategory="Evaluation",
+            labels={"dataset": "{dataset}", "figure": "per-event accuracy"},
+        ),
+    log:
+        "results/{dataset}/logs/events.log",
+    params:
+        categories=category_kind,
+        warnings=result_warnings,
+    script:
+        "../scripts/events.py"

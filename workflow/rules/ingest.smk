@@ -12,6 +12,8 @@ rule manifest:
         "results/{raw_dataset}/logs/manifest.log",
     params:
         settings=raw_dataset_settings,
+        seed=config["seed"],
+        skip_bad_inputs=config["skip_bad_inputs"],
     script:
         "../scripts/manifest.py"
 
@@ -73,3 +75,25 @@ rule logmel:
         runtime=120,
     script:
         "../scripts/logmel.py"
+
+
+rule test_logmel:
+    conda:
+        "../../envs/msl.yaml"
+    input:
+        "results/{dataset}/index.csv",
+    output:
+        "results/{dataset}/logmel_test.h5",
+    log:
+        "results/{dataset}/logs/test_logmel.log",
+    benchmark:
+        "results/{dataset}/benchmarks/test_logmel.tsv"
+    params:
+        audio=config["audio"],
+    wildcard_constraints:
+        dataset=_alternation(WHOLE_FILE_TEST),
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    script:
+        "../scripts/test_logmel.py"

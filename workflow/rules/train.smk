@@ -67,11 +67,7 @@ rule localize:
     conda:
         "../../envs/msl.yaml"
     input:
-        frames="results/{dataset}/frames.h5",
-        logmel="results/{dataset}/logmel.h5",
-        index="results/{dataset}/index.csv",
-        stage1="results/{dataset}/stage1/model.pt",
-        stage2="results/{dataset}/stage2/model.pt",
+        unpack(localize_inputs),
     output:
         "results/{dataset}/maps.h5",
     log:
