@@ -2,13 +2,15 @@
 # Thin entry point: configuration, validation, the rule files in pipeline order, and the targets.
 from snakemake.utils import min_version, validate
 
+from msl_core.config_values import coerce_booleans
+
 min_version("9.0")
 
 
 configfile: "config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+validate(coerce_booleans(config, "workflow/schemas/config.schema.yaml"), "workflow/schemas/config.schema.yaml")
 
 
 report: "workflow/report/workflow.rst"

@@ -49,3 +49,13 @@ def test_bad_values_are_rejected_naming_the_key(config, edit, key):
     with pytest.raises(WorkflowError) as err:
         validate(config, str(SCHEMA))
     assert key in str(err.value)
+
+
+def test_command_line_booleans_take_any_case(repo):
+    from msl_core.config_values import coerce_booleans
+
+    config = {"skip_bad_inputs": "true", "model": {"allow_random_init": "False"}, "seed": "true",
+              "datasets": {"x": {"kind": "flickr", "root": "true"}}}
+    coerce_booleans(config, repo / "workflow/schemas/config.schema.yaml")
+    assert config["skip_bad_inputs"] is True and config["model"]["allow_random_init"] is False
+    assert config["seed"] == "true" and config["datasets"]["x"]["root"] == "true"  # not booleans: left to validation

@@ -54,3 +54,35 @@ def test_bad_config_value_fails_before_any_job(workspace):
     proc = run_snakemake(workspace, "-n", "results/scenes/index.csv", "--config", "audio={n_mels: many}", check=False)
     assert proc.returncode != 0
     assert "n_mels" in proc.stdout + proc.stderr and "Error validating config" in proc.stdout + proc.stderr
+
+
+def _flickr_root(tmp_path, stems):
+    root = tmp_path / "flickr"
+    root.mkdir()
+    for stem in stems:
+        (root / f"{stem}.jpg").write_bytes(b"x")
+        (root / f"{stem}.wav").write_bytes(b"x")
+    (root / "gtest.txt").write_text("1.png\n404.png\n")
+    return root
+
+
+def test_listed_test_id_without_media_is_named_at_planning(workspace, tmp_path):
+    root = _flickr_root(tmp_path, ["1", "2", "3"])
+    args = ["-n", "results/flickr/ciou.txt", "--config", f"datasets={{flickr: {{root: {root}, annotations: "
+            f"{{split: {root / 'gtest.txt'}, gtdata: {root / 'gtest.txt'}}}}}}}"]
+    proc = run_snakemake(workspace, *args, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "404" in out and "have no media" in out
+    proc = run_snakemake(workspace, *args, "skip_bad_inputs=true", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert "flickr: train 1 clips, val 1 clips, test 2 clips" in out and "skipped" in out
+
+
+def test_random_vision_weights_stop_the_plan_unless_allowed(workspace):
+    args = ["-n", "results/scenes/ciou.txt", "--config", "datasets={scenes: {vision_backbone: resnet18}}"]
+    proc = run_snakemake(workspace, *args, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "model.resnet18_weights" in out and "random weights" in out
+    proc = run_snakemake(workspace, *args, "model={allow_random_init: true}", check=False)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
