@@ -38,6 +38,7 @@ def finished(tmp_path_factory):
                 "train": {"stage1": {"epochs": 1}, "stage2": {"epochs": 1}}}
     (ws / "miniatures.yaml").write_text(yaml.safe_dump(override))
     targets = [f"results/{name}/{target}" for name, target in TARGETS.items()]
+    targets += [f"results/{name}/labels_report.md" for name in TARGETS]
     proc = run_snakemake(ws, "--configfile", "miniatures.yaml", "--keep-going", "--", *targets, check=False)
     return ws, minis, proc
 
@@ -69,6 +70,7 @@ def test_boxed_dataset_reaches_its_score(finished, name):
     assert 0.0 <= float((res / "ciou.txt").read_text()) <= 1.0
     assert metrics["warnings"] == []
     assert (res / "heatmaps.png").stat().st_size > 10_000
+    assert (res / "labels_report.md").is_file()
 
 
 def test_flickr_test_audio_is_the_whole_peak_normalised_file(finished):
@@ -90,3 +92,4 @@ def test_ave_reaches_its_event_score(finished):
     assert events["n_clips"] == len(m.test_ids) and events["n_event_seconds"] == m.n_items
     assert 0.0 <= events["audio_visual_accuracy"] <= 1.0
     assert (res / "events.png").stat().st_size > 10_000
+    assert (res / "labels_report.md").is_file()
