@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import h5py
@@ -36,6 +36,7 @@ BASELINES = ("all_ones", "centre")
 MAP_METHODS = ("stage2", "cam")  # maps.h5 datasets; `<name>_class` holds the class-specific maps
 # Reference binarisation thresholds (fraction of the map's maximum): new/main.py 0.5 (§5.2), utils/evaluate.py 0.1 (§5.4).
 DEFAULT_THRESHOLDS = {"flickr": 0.5, "audioset-instrument": 0.1, "multi-source": 0.5}
+REFERENCE_TWO_SOURCE = 0.1  # the reference's multi-source rule: binarise at 0.1·max (utils/evaluate.py, §5.4)
 CHUNK = 64  # items upsampled at once: bounds memory at 64·256·256 floats
 
 
@@ -133,6 +134,36 @@ class Evaluation:
             specific["per_class"] = _per_class(scores.pairs, self.settings.success_ciou)
         return {"class_agnostic": out_agnostic, "class_specific": specific}
 
+    def by_sources(self, method: str) -> dict:
+        """The scores split by the number of sounding objects of an item ("1", "2", ...): whether simultaneous
+        sources are separated. Each split also gives the reference's two-source rule (map binarised at
+        REFERENCE_TWO_SOURCE · max, method.md §5.4) beside the protocol's own threshold."""
+        reference = replace(self.settings, threshold=REFERENCE_TWO_SOURCE)
+        out = {}
+        for n in sorted({len(item.all_boxes()) for item in self.items}):
+            chosen = [i for i, item in enumerate(self.items) if len(item.all_boxes()) == n]
+            subset = Evaluation(self.settings, [self.items[i] for i in chosen], {}, [], [], {}, self._subset_maps(chosen))
+            split = {}
+            for label, settings in (("", self.settings), ("reference_rule", reference)):
+                subset.settings = settings
+                scores = _score_method(subset, method)
+                numbers = {"class_agnostic": metrics.summarise(scores.agnostic, self.settings.success_ciou) |
+                           {"n_items": len(chosen)}}
+                if scores.specific is not None:
+                    numbers["class_specific"] = metrics.summarise(scores.specific, self.settings.success_ciou) | \
+                        {"n_items": len(chosen)}
+                split |= {label: numbers} if label else numbers
+            out[str(n)] = split
+        return out
+
+    def _subset_maps(self, rows: list[int]) -> MapFile | None:
+        if self.maps is None:
+            return None
+        m = self.maps
+        return MapFile(m.categories, {k: v[rows] for k, v in m.agnostic.items()},
+                       {k: v[rows] for k, v in m.per_class.items()},
+                       None if m.audio_prob is None else m.audio_prob[rows], m.columns)
+
     def _groups(self, method: str) -> dict:
         """Flickr: class-agnostic numbers per arg-max audio category (the only class information a Flickr item has)."""
         if self.maps is None or self.maps.audio_prob is None:
@@ -158,6 +189,9 @@ class Evaluation:
         }
         out |= {k: v for k, v in primary.items() if k != "per_class"}
         out["methods"] = methods
+        if self.settings.class_specific:
+            for name in self.scores:
+                methods[name]["by_sources"] = self.by_sources(name)
         out["settings"] = asdict(self.settings)
         out["per_item"] = {"ids": [item.key for item in self.items]} | {
             name: [round(float(v), 6) for v in s.agnostic] for name, s in self.scores.items()

@@ -158,3 +158,22 @@ def read_index_datasets(path: str | Path) -> pd.DataFrame:
             "second": h5["second"][:],
             "split": h5["split"].asstr()[:],
         })
+
+
+class WholeFileAudio:
+    """Row → (T, n_mels) whole-file log-mel from logmel_test.h5 (`ingest.write_test_logmels`)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        with h5py.File(self.path, "r") as h5:
+            for key in ("logmel", "n_frames", "row"):
+                if key not in h5:
+                    raise BadInput(self.path, f"no '{key}' dataset")
+            self.n_mels = int(h5["logmel"].attrs["n_mels"])
+            self._position = {int(r): k for k, r in enumerate(h5["row"][()])}
+
+    def read(self, row: int) -> np.ndarray:
+        if row not in self._position:
+            raise BadInput(self.path, f"has no whole-file audio for index row {row}")
+        with h5py.File(self.path, "r") as h5:
+            return np.asarray(h5["logmel"][self._position[row]], np.float32).reshape(-1, self.n_mels)

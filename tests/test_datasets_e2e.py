@@ -14,7 +14,7 @@ import pytest
 import yaml
 from conftest import run_snakemake, snakemake_workspace
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # CI runs them apart: -m e2e
 
 TARGETS = {"flickr": "ciou.txt", "ave": "events.txt", "audioset_instrument": "ciou.txt", "mine": "ciou.txt"}
 

@@ -215,3 +215,24 @@ def test_cli_convert_and_evaluate(tmp_path):
                    "--out", str(tmp_path / "m2.json"))
     assert done.returncode == 2 and "1 of 1 annotated item(s) have no map" in done.stderr
     assert not (tmp_path / "m2.json").exists()
+
+
+def test_scores_split_by_number_of_sounding_sources_with_the_reference_rule(tmp_path):
+    coco = write_coco(tmp_path / "test.json", SCENE, size=(320, 240))
+    keys = [("clipA", 0), ("clipA", 1)]
+    stage2_class = np.zeros((2, 3, 16, 16))
+    stage2_class[:, 0], stage2_class[:, 1] = LEFT, RIGHT
+    stage2 = np.stack([LEFT + 0.2 * RIGHT, LEFT])  # the car is lit at 0.2·max: kept by 0.1·max only
+    maps = write_maps(tmp_path / "maps.h5", keys, stage2=stage2, stage2_class=stage2_class,
+                      audio_prob=np.full((2, 3), 0.5))
+    numbers = ev.evaluate(coco, ev.EvalSettings("multi-source"), maps, baselines=[]).to_json()
+    split = numbers["methods"]["stage2"]["by_sources"]
+    assert sorted(split) == ["1", "2"]
+    assert split["1"]["class_agnostic"] == {"success_rate": 1.0, "auc": pytest.approx(1.0), "mean_ciou": 1.0,
+                                            "n_items": 1}
+    # Two sources, 0.5·max: the dog's 128 pixel columns plus the 2 where the bilinear ramp from 1 to 0.2 stays above
+    # 0.5 (0.575, 0.525) are predicted, of a union covering all 256: cIoU 130/256. At 0.1·max every pixel is kept.
+    assert split["2"]["class_agnostic"]["mean_ciou"] == pytest.approx(130 / 256)
+    assert split["2"]["reference_rule"]["class_agnostic"]["mean_ciou"] == pytest.approx(1.0)
+    assert split["2"]["class_specific"]["mean_ciou"] == pytest.approx(1.0)
+    assert split["2"]["class_specific"]["n_items"] == 1
