@@ -114,3 +114,31 @@ def test_bad_configuration_and_inputs(tmp_path, tagger_cfg):
         compute_labels(untagged, category_set("audioset7"), missing)
     with pytest.raises(BadInput, match="tag 'unicorn'"):
         compute_labels(index_of(["a.wav"], ["unicorn"], [""]), category_set("classes"), LabelConfig())
+
+
+def test_quantile_normalisation_lifts_each_category_by_its_own_scale():
+    from msl_core.teachers.pseudo_labels import LabelConfig, quantile_normalise
+
+    scores = np.array([[0.01, 0.5], [0.02, 0.6], [0.04, 0.2], [0.08, 0.9], [0.0, 0.1]], np.float32)
+    out = quantile_normalise(scores, 0.75)
+    # 75th percentiles (linear interpolation over 5 rows): 0.04 and 0.6.
+    np.testing.assert_allclose(out[:, 0], [0.25, 0.5, 1.0, 1.0, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(out[:, 1], [0.5 / 0.6, 1.0, 0.2 / 0.6, 1.0, 0.1 / 0.6], rtol=1e-6)
+    with pytest.raises(ConfigError, match="labels.normalise"):
+        LabelConfig(normalise="zscore")
+
+
+def test_label_agreement_measures_the_written_labels_on_train_rows_only():
+    from msl_core.teachers.categories import category_set
+    from msl_core.teachers.pseudo_labels import label_agreement_tables
+
+    index = pd.DataFrame({"tags": ["dogs", "tools", "dogs", "tools"], "visible": ["dogs;tools"] * 4,
+                          "split": ["train", "train", "train", "test"]})
+    cats = category_set("classes")
+    audio = np.zeros((4, len(cats)), np.float32)
+    audio[[0, 1], cats.names.index("dogs")] = 0.9  # row 1 is a false positive, row 2 a miss
+    visual = np.zeros_like(audio)
+    tables = label_agreement_tables(index, cats, audio, visual)
+    dogs = tables["audio"].set_index("category").loc["dogs"]
+    assert (dogs["tagged_rows"], dogs["precision"], dogs["recall"]) == (2, 0.5, 0.5)
+    assert tables["visual"].set_index("category").loc["tools", "tagged_rows"] == 3

@@ -18,13 +18,14 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from msl_core.errors import ConfigError
+from msl_core.errors import BadInput, ConfigError
 from msl_core.store import H5Rows, write_index_datasets
 from msl_core.teachers.categories import CategorySet, split_tags
 
 log = logging.getLogger(__name__)
 
 AUDIO_SOURCES = ("tags", "audio_tagger")
+NORMALISATIONS = ("none", "quantile")
 VISUAL_SOURCES = ("tags", "image_classifier", "from_audio")
 
 
@@ -44,6 +45,11 @@ class LabelConfig:
     image_classifier_weights: str | None = None
     image_map: str | None = None        # user table (1000, C) .npy/.csv; null: msl_core/data/imagenet_audioset7.csv
     image_top_k: int = 10
+    # msl extension (reference: none): the tagger's category scores divided by their own `normalise_quantile`
+    # over the dataset, so a category the tagger scores low everywhere still reaches the 0.3 filter where it is
+    # heard most. Uses no truth: only the dataset's own score distribution.
+    normalise: str = "none"
+    normalise_quantile: float = 0.95
 
     def __post_init__(self) -> None:
         if self.audio_source not in AUDIO_SOURCES:
@@ -56,12 +62,24 @@ class LabelConfig:
             raise ConfigError("labels.sharpen_scale", f"must be in [0, 1], got {self.sharpen_scale}")
         if self.image_top_k < 1:
             raise ConfigError("labels.image_top_k", f"must be >= 1, got {self.image_top_k}")
+        if self.normalise not in NORMALISATIONS:
+            raise ConfigError("labels.normalise", f"'{self.normalise}' is not one of {NORMALISATIONS}")
+        if not 0.0 < self.normalise_quantile <= 1.0:
+            raise ConfigError("labels.normalise_quantile", f"must be in (0, 1], got {self.normalise_quantile}")
 
     @classmethod
     def from_config(cls, section: dict, overrides: dict | None = None) -> LabelConfig:
         known = {f.name for f in fields(cls)}
-        merged = {**section, **(overrides or {})}
+        merged = {**section, **{k: v for k, v in (overrides or {}).items() if v is not None}}
         return cls(**{k: v for k, v in merged.items() if k in known})
+
+
+def quantile_normalise(scores: np.ndarray, quantile: float) -> np.ndarray:
+    """Each category's scores divided by that category's `quantile` over the rows, clipped to [0, 1]."""
+    if not len(scores):
+        return scores
+    scale = np.quantile(scores, quantile, axis=0)
+    return np.clip(scores / np.maximum(scale, 1e-6), 0.0, 1.0).astype(np.float32)
 
 
 def sharpen(scores: np.ndarray, threshold: float = 0.3, scale: float = 0.4) -> np.ndarray:
@@ -141,6 +159,8 @@ def compute_labels(index: pd.DataFrame, categories: CategorySet, cfg: LabelConfi
         membership = category_maps.audio_map(categories, table=cfg.audio_map, ontology=cfg.ontology,
                                              class_labels=cfg.audioset_labels)
         scores = category_maps.pool_max(tagger_probabilities(index, cfg.tagger_weights, device), membership)
+        if cfg.normalise == "quantile":
+            scores = quantile_normalise(scores, cfg.normalise_quantile)
         audio = sharpen(scores, cfg.sharpen_threshold, cfg.sharpen_scale)
     if cfg.visual_source == "tags":
         visual = tag_visual
@@ -177,6 +197,25 @@ def tagger_agreement_table(index: pd.DataFrame, categories: CategorySet, cfg: La
         scores = category_maps.pool_max(probs, membership)
         tables[vocabulary.kind] = tagger_agreement(scores, truth, list(vocabulary.names), cfg.sharpen_threshold)
     return tables
+
+
+def label_agreement_tables(index: pd.DataFrame, categories: CategorySet, audio: np.ndarray, visual: np.ndarray,
+                           threshold: float = 0.3, split: str = "train") -> dict[str, pd.DataFrame] | None:
+    """The written labels against the true sounding (audio) and visible (visual) objects on `split` rows, where the
+    index has tags; None otherwise. The truth measures label rules; it never makes labels."""
+    from msl_core.teachers.report import tagger_agreement
+
+    rows = (index["split"] == split).to_numpy()
+    if not rows.any() or not any(split_tags(v) for v in index["tags"]):
+        return None
+    try:
+        truth_audio, truth_visual = tag_labels(index[rows], categories)
+    except BadInput as exc:  # tags outside the label vocabulary: nothing to compare with
+        log.warning("labels not compared with the tags: %s", exc)
+        return None
+    names = list(categories.names)
+    return {"audio": tagger_agreement(audio[rows], truth_audio, names, threshold),
+            "visual": tagger_agreement(visual[rows], truth_visual, names, threshold)}
 
 
 def write_labels(path: str | Path, audio: np.ndarray, visual: np.ndarray, categories: CategorySet,

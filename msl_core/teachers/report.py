@@ -59,11 +59,18 @@ class LabelsReport:
     sources: str
     rates: pd.DataFrame
     agreement: dict[str, pd.DataFrame] | None = None   # vocabulary kind -> per-category table
+    label_agreement: dict[str, pd.DataFrame] | None = None  # "audio" / "visual" labels vs. the truth (train rows)
 
     def markdown(self) -> str:
         lines = [f"# Pseudo labels of `{self.dataset}`", "", f"Sources: {self.sources}.", "",
                  "## Label rates per category (share of rows with label > 0.5; mean label)", "",
                  self.rates.to_markdown(index=False, floatfmt=".3f"), ""]
+        for modality, table in (self.label_agreement or {}).items():
+            lines += [f"## The {modality} labels vs. the truth (train rows)", "",
+                      ("The labels written to labels.h5 against the true "
+                       f"{'sounding' if modality == 'audio' else 'visible'} objects: precision/recall/F1 at 0.3 "
+                       "(the stage-2 filter), AUC threshold-free. The truth only measures; no label uses it."), "",
+                      table.to_markdown(index=False, floatfmt=".3f"), ""]
         for kind, table in (self.agreement or {}).items():
             lines += [f"## Audio tagger vs. the true sounding tags ({kind})", "",
                       ("Tagger category score = max over the category's AudioSet classes; "
@@ -72,7 +79,9 @@ class LabelsReport:
         return "\n".join(lines)
 
     def figure(self, path: str | Path) -> None:
-        tables = list((self.agreement or {}).values())
+        panels_of = {f"{m} labels vs. truth": t for m, t in (self.label_agreement or {}).items()}
+        panels_of |= {f"tagger vs. true tags ({k})": t for k, t in (self.agreement or {}).items()}
+        tables = list(panels_of.values())
         panels = 1 + len(tables)
         rows = max([len(self.rates)] + [len(t) for t in tables])
         fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 0.35 * rows + 1.8), squeeze=False)
@@ -84,14 +93,14 @@ class LabelsReport:
         ax.invert_yaxis()
         ax.set_xlabel("share of rows with label > 0.5")
         ax.legend(loc="lower right")
-        for panel, (kind, table) in enumerate((self.agreement or {}).items(), start=1):
+        for panel, (title, table) in enumerate(panels_of.items(), start=1):
             ax, y = axes[0, panel], np.arange(len(table))
             ax.barh(y - 0.2, table["f1"].fillna(0), 0.4, label="F1")
             ax.barh(y + 0.2, table["auc"].fillna(0), 0.4, label="AUC")
             ax.set_yticks(y, table["category"])
             ax.invert_yaxis()
             ax.set_xlim(0, 1)
-            ax.set_xlabel(f"tagger vs. true tags ({kind})")
+            ax.set_xlabel(title)
             ax.legend(loc="lower right")
         fig.suptitle(f"Pseudo labels: {self.dataset}")
         fig.tight_layout()

@@ -142,8 +142,10 @@ MOBILENET_WEIGHTS = "results/weights/mobilenet_v2_imagenet.pt"
 
 
 def label_settings(wildcards):
-    """The `labels:` section with the dataset's own `labels:` overrides (e.g. audio_source per dataset)."""
-    return {**config["labels"], **(dataset_config(wildcards.dataset).get("labels") or {})}
+    """The `labels:` section with the dataset's own `labels:` overrides (e.g. audio_source per dataset); an
+    override left null (the schema's default) inherits the global value."""
+    overrides = dataset_config(wildcards.dataset).get("labels") or {}
+    return {**config["labels"], **{key: value for key, value in overrides.items() if value is not None}}
 
 
 def category_kind(wildcards):

@@ -8,6 +8,7 @@ from msl_core.runlog import from_snakemake
 from msl_core.teachers.categories import category_set
 from msl_core.teachers.pseudo_labels import (
     LabelConfig,
+    label_agreement_tables,
     read_labels,
     tagger_agreement_table,
 )
@@ -25,7 +26,9 @@ agreement = None
 if "tagger" in inp.keys():  # noqa: SIM118 - `in` on snakemake InputFiles tests the paths
     categories = category_set(params.categories, index)
     agreement = tagger_agreement_table(index, categories, cfg, device=resolve_device(snakemake.config["device"]))  # noqa: F821
-report = LabelsReport(snakemake.wildcards.dataset, sources, label_rates(audio, visual, names), agreement)  # noqa: F821
+labelled = label_agreement_tables(index, category_set(params.categories, index), audio, visual)
+report = LabelsReport(snakemake.wildcards.dataset, sources, label_rates(audio, visual, names), agreement,  # noqa: F821
+                      labelled)
 with open(out.report, "w") as handle:
     handle.write(report.markdown())
 report.figure(out.figure)
