@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import h5py
@@ -14,7 +13,7 @@ from tqdm import tqdm
 
 from msl_core import media
 from msl_core.errors import BadInput
-from msl_core.spectrogram import LogMelParams, log_mel, windows
+from msl_core.spectrogram import EfficientATParams, LogMelParams, front_end_name, transform, windows
 from msl_core.store import write_index_datasets, write_rows
 
 log = logging.getLogger(__name__)
@@ -36,7 +35,7 @@ def clip_frames(rows: pd.DataFrame, size: int = 256) -> np.ndarray:
     return frames
 
 
-def clip_logmels(rows: pd.DataFrame, params: LogMelParams) -> np.ndarray:
+def clip_logmels(rows: pd.DataFrame, params: LogMelParams | EfficientATParams) -> np.ndarray:
     """(len(rows), T, n_mels) float32: each row's audio window as log-mel."""
     first = rows.iloc[0]
     path = first["video_path"] or first["audio_path"]
@@ -45,7 +44,7 @@ def clip_logmels(rows: pd.DataFrame, params: LogMelParams) -> np.ndarray:
                               duration_s=len(rows) * window_s)
     if wave.size == 0:
         raise BadInput(path, "no audio samples could be decoded")
-    return log_mel(windows(wave, len(rows), window_s, params.sample_rate), params)
+    return transform(windows(wave, len(rows), window_s, params.sample_rate), params)
 
 
 def write_frames(index: pd.DataFrame, out_path: str | Path, size: int = 256, workers: int = 1) -> None:
@@ -53,9 +52,10 @@ def write_frames(index: pd.DataFrame, out_path: str | Path, size: int = 256, wor
                attrs={"size": size}, compression="lzf", desc="frames", workers=workers)
 
 
-def write_logmels(index: pd.DataFrame, out_path: str | Path, params: LogMelParams, workers: int = 1) -> None:
+def write_logmels(index: pd.DataFrame, out_path: str | Path, params: LogMelParams | EfficientATParams,
+                  workers: int = 1) -> None:
     window_s = _single_window(index)
-    attrs = dict(vars(params)) | {"window_s": window_s}
+    attrs = dict(vars(params)) | {"window_s": window_s, "front_end": front_end_name(params)}
     write_rows(out_path, "logmel", index, (params.n_frames(window_s), params.n_mels), np.float32,
                lambda rows: clip_logmels(rows, params), attrs=attrs, desc="log-mel", workers=workers)
 
@@ -71,16 +71,17 @@ def _single_window(index: pd.DataFrame) -> float:
 # Whole-file test audio (the reference's Flickr test loader, method.md §1.1, §5.1)
 
 
-def whole_file_logmel(row: pd.Series, params: LogMelParams) -> np.ndarray:
-    """(T, n_mels) log-mel of a row's whole recording, peak-normalised, T = 1 + samples // hop."""
+def whole_file_logmel(row: pd.Series, params: LogMelParams | EfficientATParams) -> np.ndarray:
+    """(T, n_mels) log-mel of a row's whole recording, peak-normalised (method.md §1.1)."""
     path = row["video_path"] or row["audio_path"]
     wave = media.decode_audio(path, params.sample_rate)
     if wave.size == 0:
         raise BadInput(path, "no audio samples could be decoded")
-    return log_mel(wave, replace(params, peak_normalise=True))
+    return transform(wave / (np.abs(wave).max() + float(np.spacing(1))), params)
 
 
-def write_test_logmels(index: pd.DataFrame, out_path: str | Path, params: LogMelParams, split: str = "test") -> int:
+def write_test_logmels(index: pd.DataFrame, out_path: str | Path, params: LogMelParams | EfficientATParams,
+                       split: str = "test") -> int:
     """logmel_test.h5: the whole-file log-mel of every `split` row, variable length (flattened `logmel`, `n_frames`),
     with the index rows (`row`) it belongs to. Written to `.partial`, renamed when complete."""
     rows = index[index["split"] == split]
@@ -93,7 +94,7 @@ def write_test_logmels(index: pd.DataFrame, out_path: str | Path, params: LogMel
         n_frames = h5.create_dataset("n_frames", (len(rows),), dtype=np.int32)
         h5.create_dataset("row", data=rows["row"].to_numpy(np.int64))
         write_index_datasets(h5, rows)
-        for key, value in (vars(params) | {"peak_normalise": True, "n_mels": params.n_mels}).items():
+        for key, value in (vars(params) | {"peak_normalise": True, "front_end": front_end_name(params)}).items():
             data.attrs[key] = value
         for k, (_, row) in enumerate(tqdm(rows.iterrows(), total=len(rows), desc="test log-mel", unit="clip")):
             values = whole_file_logmel(row, params)

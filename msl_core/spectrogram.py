@@ -44,3 +44,56 @@ def windows(wave: np.ndarray, n_windows: int, window_s: float, sample_rate: int)
     if wave.size < needed:
         wave = np.pad(wave, (0, needed - wave.size))
     return wave[:needed].reshape(n_windows, length)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Front ends: each audio backbone declares the input it was trained on; the log-mel rule computes that one.
+
+
+@dataclass(frozen=True)
+class EfficientATParams:
+    """The input of the AudioSet-pretrained EfficientAT trunk (`teachers.efficientat.LogMelFrontEnd`): 32 kHz mono,
+    pre-emphasis, 1024-point STFT every 320 samples, 128 Kaldi mel bands, (log(x + 1e-5) + 4.5) / 5."""
+
+    sample_rate: int = 32000
+    hop_length: int = 320
+    n_mels: int = 128
+
+    def n_frames(self, window_s: float) -> int:
+        """T = 1 + (samples − 1) // hop (pre-emphasis drops one sample): 1 s → 100."""
+        return 1 + (round(window_s * self.sample_rate) - 1) // self.hop_length
+
+
+def transform(wave: np.ndarray, params: LogMelParams | EfficientATParams) -> np.ndarray:
+    """(..., samples) mono float waveform(s) → float32 (..., T, n_mels) under the chosen front end."""
+    if isinstance(params, LogMelParams):
+        return log_mel(wave, params)
+    import torch
+
+    from msl_core.teachers.efficientat import LogMelFrontEnd
+
+    wave = np.asarray(wave, dtype=np.float32)
+    flat = torch.from_numpy(wave.reshape(-1, wave.shape[-1]))
+    with torch.no_grad():
+        mel = LogMelFrontEnd(n_mels=params.n_mels, sample_rate=params.sample_rate, hop_length=params.hop_length)(flat)
+    out = mel[:, 0].transpose(1, 2).numpy()  # (B, T, n_mels)
+    return out.reshape(*wave.shape[:-1], *out.shape[1:]).astype(np.float32)
+
+
+AUDIO_FRONT_ENDS = {"resnet18": "librosa", "efficientat_mn04": "efficientat"}
+
+
+def front_end(audio_backbone: str, audio: dict | None = None) -> LogMelParams | EfficientATParams:
+    """The front end an audio backbone reads: the reference's librosa log-mel (`audio:` section) for the ResNet-18
+    trained from scratch, EfficientAT's own for its pretrained trunk."""
+    if audio_backbone == "efficientat_mn04":
+        return EfficientATParams()
+    if audio_backbone == "resnet18":
+        return LogMelParams(**(audio or {}))
+    from msl_core.errors import ConfigError
+
+    raise ConfigError("model.audio_backbone", f"'{audio_backbone}' is not one of {sorted(AUDIO_FRONT_ENDS)}")
+
+
+def front_end_name(params: LogMelParams | EfficientATParams) -> str:
+    return "librosa" if isinstance(params, LogMelParams) else "efficientat"

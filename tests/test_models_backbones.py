@@ -99,3 +99,31 @@ def test_mobilenet_backbone_shape_and_frozen_batch_norm():
     out = net(torch.randn(2, 3, 256, 256))
     assert out.shape == (2, 1280, 16, 16)
     assert torch.equal(bns[0].running_mean, before)
+
+
+def test_efficientat_audio_backbone_starts_from_the_audioset_tagger(assets):
+    from msl_core.models.backbones import build_audio_backbone
+    from msl_core.teachers.efficientat import load_tagger
+
+    weights = assets / "weights" / "efficientat_mn04_as_mAP_432.pt"
+    net = build_audio_backbone("efficientat_mn04", weights).eval()
+    tagger = load_tagger(weights)
+    assert torch.equal(net.features[0][0].weight, tagger.features[0][0].weight)
+    # (N, 1, T, 128) time first → stride 16 (the last stride-2 block at stride 1): 100 × 128 → 7 × 8.
+    out = net(torch.zeros(2, 1, 100, 128))
+    assert out.shape == (2, net.out_channels, 7, 8) and net.out_channels == 384
+    net.train()
+    assert not any(m.training for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d))
+
+
+def test_efficientat_front_end_is_the_taggers_own():
+    import numpy as np
+
+    from msl_core.spectrogram import EfficientATParams, transform
+    from msl_core.teachers.efficientat import LogMelFrontEnd
+
+    wave = np.random.default_rng(0).normal(0, 0.1, (2, 32000)).astype(np.float32)
+    ours = transform(wave, EfficientATParams())
+    assert ours.shape == (2, EfficientATParams().n_frames(1.0), 128) == (2, 100, 128)
+    theirs = LogMelFrontEnd()(torch.from_numpy(wave))[:, 0].transpose(1, 2).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)

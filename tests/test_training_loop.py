@@ -106,3 +106,22 @@ def test_stage2_rejects_a_stage1_model_with_other_categories(data, tmp_path):
     with pytest.raises(BadInput, match="model.pt"):
         train_stage(data, other, cfg2, StageOutputs.in_dir(tmp_path / "s2"), RunOptions(progress=False),
                     stage1_model=out1.model)
+
+
+def test_pretrained_audio_backbone_trains_both_stages(tmp_path, small_threads, assets):
+    files = write_synthetic_inputs(tmp_path / "data", n=12, size=32, num_classes=3, n_frames=100, n_mels=128,
+                                   front_end="efficientat")
+    data = open_training_data(files)
+    weights = str(assets / "weights" / "efficientat_mn04_as_mAP_432.pt")
+    model_cfg = ModelConfig(num_classes=3, embed_dim=8, hidden_dim=16, categories=data.categories,
+                            audio_backbone="efficientat_mn04")
+    out1, out2 = StageOutputs.in_dir(tmp_path / "s1"), StageOutputs.in_dir(tmp_path / "s2")
+    cfg = TrainConfig(stage=1, epochs=1, lr=1e-3, batch_size=4, seed=3)
+    train_stage(data, model_cfg, cfg, out1, RunOptions(progress=False), audio_weights=weights)
+    cfg2 = dataclasses.replace(cfg, stage=2, lr=1e-4)
+    train_stage(data, model_cfg, cfg2, out2, RunOptions(progress=False), stage1_model=out1.model)
+    model = load_model(out2.model)
+    assert model.cfg.audio_backbone == "efficientat_mn04"
+    with torch.no_grad():
+        out = model(torch.zeros(2, 3, 32, 32), torch.zeros(2, 100, 128), stage=2)
+    assert out["audio_embed"].shape == (2, 3, 8)

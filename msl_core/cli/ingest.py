@@ -9,7 +9,7 @@ from msl_core.adapters import build_manifest, check_splits
 from msl_core.ingest import write_frames, write_logmels
 from msl_core.manifest import build_index, load_manifest, read_index, write_index
 from msl_core.runlog import setup_logging
-from msl_core.spectrogram import LogMelParams
+from msl_core.spectrogram import LogMelParams, front_end
 from msl_core.splits import describe, split_counts
 
 
@@ -76,9 +76,10 @@ def logmel_cmd(index: str, config_path: str | None, out: str) -> None:
     """Compute the log-mel window of every INDEX row into an HDF5 file."""
     setup_logging()
     params = LogMelParams()
-    if config_path:
+    if config_path:  # the front end of the config's audio backbone (the `audio:` section for the reference's)
         with open(config_path) as handle:
-            params = LogMelParams(**yaml.safe_load(handle).get("audio", {}))
+            config = yaml.safe_load(handle)
+        params = front_end((config.get("model") or {}).get("audio_backbone", "resnet18"), config.get("audio", {}))
     write_logmels(read_index(index), out, params)
     click.echo(f"log-mel → {out}")
 

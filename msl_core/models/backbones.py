@@ -126,9 +126,67 @@ def build_vision_backbone(name: str, weights: str | Path | None, *, warn_random:
     raise ConfigError("datasets.<ds>.vision_backbone", f"'{name}' is not one of {VISION_BACKBONES}")
 
 
-def build_audio_backbone() -> ResNetBackbone:
-    """Audio ResNet-18 with a 1-channel stem, random init (the reference trains it from scratch)."""
-    return ResNetBackbone(1)
+class EfficientATBackbone(nn.Module):
+    """The AudioSet-pretrained EfficientAT MobileNetV3 trunk (`teachers.efficientat`) as the audio backbone — the
+    reference's original version also started its audio network from its AudioSet tagger (method.md §3.2).
+
+    Input: its own front end's log-mel, time first like every msl audio input, (N, 1, T, 128) → (N, D, ⌈T/16⌉, 8).
+    The last stride-2 block runs at stride 1 (as the reference's ResNet layer4) for a finer class map. Batch-norm
+    keeps the AudioSet statistics (eval mode): small batches of one dataset would overwrite them.
+    """
+
+    def __init__(self, features: nn.Sequential) -> None:
+        super().__init__()
+        self.features = features
+        self.out_channels = features[-1][0].out_channels
+
+    @property
+    def stages(self) -> list[nn.Module]:
+        return list(self.features.children())
+
+    def train(self, mode: bool = True) -> EfficientATBackbone:
+        super().train(mode)
+        for m in self.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.eval()
+        return self
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.features(x.transpose(2, 3)).transpose(2, 3)  # the trunk reads (mel, time)
+
+
+AUDIO_BACKBONES = ("resnet18", "efficientat_mn04")
+
+
+def build_audio_backbone(name: str = "resnet18", weights: str | Path | None = None) -> nn.Module:
+    """`resnet18`: audio ResNet-18 with a 1-channel stem, random init (the reference trains it from scratch).
+    `efficientat_mn04`: the EfficientAT trunk, from the AudioSet tagger release at `weights` (random when None,
+    e.g. when a checkpoint replaces the weights anyway)."""
+    if name == "resnet18":
+        return ResNetBackbone(1)
+    if name == "efficientat_mn04":
+        from msl_core.teachers.efficientat import EfficientATTagger, load_tagger
+
+        tagger = load_tagger(weights) if weights else EfficientATTagger(width=0.4)
+        features = tagger.features
+        last_stride_2 = max(i for i, block in enumerate(features) if _depthwise_stride(block) == 2)
+        _set_depthwise_stride(features[last_stride_2], 1)
+        return EfficientATBackbone(features)
+    raise ConfigError("model.audio_backbone", f"'{name}' is not one of {AUDIO_BACKBONES}")
+
+
+def _depthwise(block: nn.Module) -> nn.Conv2d | None:
+    convs = [m for m in block.modules() if isinstance(m, nn.Conv2d) and m.groups > 1]
+    return convs[0] if convs else None
+
+
+def _depthwise_stride(block: nn.Module) -> int:
+    conv = _depthwise(block)
+    return conv.stride[0] if conv is not None else 1
+
+
+def _set_depthwise_stride(block: nn.Module, stride: int) -> None:
+    _depthwise(block).stride = (stride, stride)
 
 
 def freeze_stages(backbone: nn.Module, n: int) -> None:

@@ -31,6 +31,7 @@ class ModelConfig:
 
     num_classes: int
     vision_backbone: str = "resnet18"  # resnet18 | mobilenet_v2
+    audio_backbone: str = "resnet18"  # resnet18 (reference, from scratch) | efficientat_mn04 (AudioSet-pretrained)
     embed_dim: int = 128
     hidden_dim: int = 1024
     avc_hidden: int = 128
@@ -136,7 +137,7 @@ class CoarseToFine(nn.Module):
         return x.contiguous(memory_format=torch.channels_last)
 
     def backbone_features(self, frames: Tensor, logmel: Tensor) -> tuple[Tensor, Tensor]:
-        """frames (N, 3, H, W), logmel (N, T, 64) → F^v (N, Dv, H/16, W/16), F^a (N, Da, ⌈T/16⌉, 4)."""
+        """frames (N, 3, H, W), logmel (N, T, F) → F^v (N, Dv, H/16, W/16), F^a (N, Da, ⌈T/16⌉, F/16)."""
         if logmel.dim() != 3:
             raise ValueError(f"logmel must be (N, T, n_mels), got {tuple(logmel.shape)}")
         return self.vision(frames), self.audio(logmel.unsqueeze(1))
@@ -177,7 +178,9 @@ class CoarseToFine(nn.Module):
         return out
 
 
-def build_model(cfg: ModelConfig, vision_weights: str | None = None, *, warn_random: bool = True) -> CoarseToFine:
-    """Build the model; `vision_weights` = the ImageNet checkpoint of the chosen vision backbone (None: random)."""
+def build_model(cfg: ModelConfig, vision_weights: str | None = None, *, warn_random: bool = True,
+                audio_weights: str | None = None) -> CoarseToFine:
+    """Build the model; `vision_weights` = the ImageNet checkpoint of the chosen vision backbone (None: random),
+    `audio_weights` = the AudioSet tagger release of a pretrained audio backbone."""
     vision = build_vision_backbone(cfg.vision_backbone, vision_weights, warn_random=warn_random)
-    return CoarseToFine(cfg, vision, build_audio_backbone())
+    return CoarseToFine(cfg, vision, build_audio_backbone(cfg.audio_backbone, audio_weights))

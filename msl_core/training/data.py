@@ -19,8 +19,6 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from msl_core.errors import BadInput
 
-N_MELS = 64
-
 
 @dataclass(frozen=True)
 class TrainingFiles:
@@ -83,10 +81,22 @@ def check_media(frames_path: Path, logmel_path: Path) -> tuple[int, tuple[int, i
             raise BadInput(frames_path, "'frames' is empty (0 rows)")
         if frames.shape[1] % 16 or frames.shape[2] % 16:
             raise BadInput(frames_path, f"frame size {frames.shape[1:3]} is not a multiple of the backbone stride 16")
-        if logmel.ndim != 3 or logmel.shape[2] != N_MELS or not np.issubdtype(logmel.dtype, np.floating):
-            raise BadInput(logmel_path, f"'logmel' must be float (N, T, {N_MELS}), got {logmel.dtype} {logmel.shape}")
+        if logmel.ndim != 3 or not np.issubdtype(logmel.dtype, np.floating):
+            raise BadInput(logmel_path, f"'logmel' must be float (N, T, n_mels), got {logmel.dtype} {logmel.shape}")
         _check_rows(logmel_path, "logmel", logmel.shape[0], n, frames_path)
         return n, (frames.shape[1], frames.shape[2]), logmel.shape[1]
+
+
+def check_front_end(logmel_path: Path, audio_backbone: str) -> None:
+    """The store's front end must be the one the audio backbone reads (a pretrained trunk needs its own input)."""
+    from msl_core.spectrogram import AUDIO_FRONT_ENDS
+
+    with h5py.File(logmel_path, "r") as lh:
+        found = str(lh["logmel"].attrs.get("front_end", "librosa"))
+    wanted = AUDIO_FRONT_ENDS.get(audio_backbone)
+    if wanted is not None and found != wanted:
+        raise BadInput(logmel_path, f"holds the {found} front end's log-mels, but model.audio_backbone "
+                                    f"{audio_backbone} reads the {wanted} one: rerun the logmel rule")
 
 
 def read_index(index_path: Path, n: int) -> pd.DataFrame:

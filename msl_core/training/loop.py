@@ -93,18 +93,20 @@ BatchHook = Callable[[int, int], None]
 
 
 def init_model(model_cfg: ModelConfig, train_cfg: TrainConfig, vision_weights: str | None,
-               stage1_model: str | Path | None) -> CoarseToFine:
-    """Seeded model: stage 1 from the ImageNet backbone, stage 2 from the stage-1 file (projectors fresh)."""
+               stage1_model: str | Path | None, audio_weights: str | None = None) -> CoarseToFine:
+    """Seeded model: stage 1 from the pretrained backbones, stage 2 from the stage-1 file (projectors fresh)."""
     torch.manual_seed(train_cfg.seed)
     if train_cfg.stage == 1:
-        return build_model(model_cfg, vision_weights)
+        return build_model(model_cfg, vision_weights, audio_weights=audio_weights)
     if stage1_model is None:
         raise ConfigError("train.stage2", "stage 2 needs the stage-1 model file")
     state = read_model_file(stage1_model)
     trained = ModelConfig.from_dict(state["model_config"])
-    if trained.num_classes != model_cfg.num_classes or trained.vision_backbone != model_cfg.vision_backbone:
-        raise BadInput(stage1_model, f"was trained with {trained.num_classes} classes and {trained.vision_backbone}; "
-                                     f"stage 2 asks for {model_cfg.num_classes} and {model_cfg.vision_backbone}")
+    shape = (trained.num_classes, trained.vision_backbone, trained.audio_backbone)
+    if shape != (model_cfg.num_classes, model_cfg.vision_backbone, model_cfg.audio_backbone):
+        raise BadInput(stage1_model, f"was trained with {shape[0]} classes, {shape[1]} and {shape[2]}; stage 2 asks "
+                                     f"for {model_cfg.num_classes}, {model_cfg.vision_backbone} and "
+                                     f"{model_cfg.audio_backbone}")
     model = build_model(model_cfg, None, warn_random=False)
     # The reference loads stage 1 non-strictly so the projectors start fresh.
     weights = {k: v for k, v in state["state_dict"].items() if not k.startswith(("audio_proj.", "visual_proj."))}
@@ -178,23 +180,26 @@ def write_metrics(path: Path, history: list[dict]) -> None:
 
 
 def run_hash(model_cfg: ModelConfig, cfg: TrainConfig, data: TrainingData, vision_weights: str | None,
-             stage1_model: str | Path | None) -> str:
+             stage1_model: str | Path | None, audio_weights: str | None = None) -> str:
     inputs = [file_fingerprint(p) for p in (data.files.frames, data.files.logmel, data.files.labels, data.files.index)]
     init = file_fingerprint(stage1_model) if stage1_model else (str(vision_weights) if vision_weights else None)
+    if audio_weights and not stage1_model:
+        init = [init, str(audio_weights)]
     return config_hash(model_cfg.to_dict(), asdict(cfg), inputs, init)
 
 
 def train_stage(data: TrainingData, model_cfg: ModelConfig, cfg: TrainConfig, outputs: StageOutputs,
                 opts: RunOptions = RunOptions(), *, vision_weights: str | None = None,
-                stage1_model: str | Path | None = None, on_batch: BatchHook | None = None) -> list[dict]:
+                stage1_model: str | Path | None = None, on_batch: BatchHook | None = None,
+                audio_weights: str | None = None) -> list[dict]:
     """Train one stage to `outputs`, resuming from `outputs.checkpoint` when it matches this run.
 
     Returns the per-epoch history (the rows of metrics.csv).
     """
     if model_cfg.num_classes != data.num_classes:
         raise BadInput(data.files.labels, f"has {data.num_classes} categories, the model {model_cfg.num_classes}")
-    chash = run_hash(model_cfg, cfg, data, vision_weights, stage1_model)
-    model = init_model(model_cfg, cfg, vision_weights, stage1_model).to(opts.device)
+    chash = run_hash(model_cfg, cfg, data, vision_weights, stage1_model, audio_weights)
+    model = init_model(model_cfg, cfg, vision_weights, stage1_model, audio_weights).to(opts.device)
     if opts.device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, cfg)

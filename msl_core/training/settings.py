@@ -39,6 +39,23 @@ def vision_weights(config: dict, dataset: str) -> str | None:
     return weights
 
 
+def audio_weights(config: dict) -> str | None:
+    """The AudioSet release a pretrained audio backbone starts from (None for the reference's from-scratch ResNet)."""
+    m = config["model"]
+    if m["audio_backbone"] == "resnet18":
+        return None
+    if not m["efficientat_weights"]:
+        raise ConfigError("model.efficientat_weights", f"is not set: audio_backbone {m['audio_backbone']} starts "
+                                                       "from the EfficientAT AudioSet release")
+    return m["efficientat_weights"]
+
+
+def front_end_settings(config: dict) -> dict:
+    """What the log-mel rules compute: the audio backbone's front end (the `audio:` keys only where they apply)."""
+    backbone = config["model"]["audio_backbone"]
+    return {"audio_backbone": backbone, "audio": config["audio"] if backbone == "resnet18" else {}}
+
+
 def result_warnings(config: dict, dataset: str) -> list[str]:
     """Settings that change what the dataset's numbers mean (shown on the console, in metrics.json and the report)."""
     settings, warnings = _dataset(config, dataset), []
@@ -56,6 +73,7 @@ def model_settings(config: dict, dataset: str) -> dict:
     m = config["model"]
     return {
         "vision_backbone": backbone,
+        "audio_backbone": m["audio_backbone"],
         "embed_dim": m["embed_dim"],
         "hidden_dim": m["hidden_dim"],
         "freeze_vision_stages": m["freeze_vision_stages"][backbone],

@@ -13,8 +13,8 @@ from msl_core.training.data import TrainingFiles
 
 def write_synthetic_inputs(folder: str | Path, n: int = 12, n_frames: int = 51, num_classes: int = 3,
                            size: int = 64, splits: tuple[str, ...] = ("train", "train", "test"),
-                           seed: int = 0) -> TrainingFiles:
-    """Write n rows of random uint8 frames (n, size, size, 3), log-mel (n, T, 64), soft labels (n, C), index."""
+                           seed: int = 0, n_mels: int = 64, front_end: str = "librosa") -> TrainingFiles:
+    """Write n rows of random uint8 frames (n, size, size, 3), log-mel (n, T, n_mels), soft labels (n, C), index."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -26,7 +26,8 @@ def write_synthetic_inputs(folder: str | Path, n: int = 12, n_frames: int = 51, 
         f.create_dataset("frames", data=rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8),
                          chunks=(1, size, size, 3))
     with h5py.File(files.logmel, "w") as f:
-        f.create_dataset("logmel", data=rng.normal(-5, 3, (n, n_frames, 64)).astype(np.float32))
+        f.create_dataset("logmel", data=rng.normal(-5, 3, (n, n_frames, n_mels)).astype(np.float32))
+        f["logmel"].attrs["front_end"] = front_end
     with h5py.File(files.labels, "w") as f:
         f.create_dataset("audio", data=rng.random((n, num_classes), dtype=np.float32))
         f.create_dataset("visual", data=rng.random((n, num_classes), dtype=np.float32))

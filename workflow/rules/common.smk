@@ -115,6 +115,9 @@ WHOLE_FILE_TEST = [name for name in RAW_DATASETS
                    if dataset_config(name)["kind"] == "flickr" and dataset_config(name).get("test_audio") == "whole_file"]
 
 
+FRONT_END = train_cfg.front_end_settings(config)
+
+
 def window_seconds(wildcards):
     return dataset_config(wildcards.dataset)["window_s"]
 
@@ -219,6 +222,12 @@ def train_inputs(wildcards):
         raise WorkflowError(str(exc)) from None
     if weights:
         inputs["vision_weights"] = weights
+    try:
+        audio = train_cfg.audio_weights(config)
+    except MslError as exc:
+        raise WorkflowError(str(exc)) from None
+    if audio:
+        inputs["audio_weights"] = audio
     return inputs
 
 

@@ -68,7 +68,7 @@ rule logmel:
     benchmark:
         "results/{dataset}/benchmarks/logmel.tsv"
     params:
-        audio=config["audio"],
+        front_end=FRONT_END,
     threads: 4
     resources:
         mem_mb=2000,
@@ -89,7 +89,7 @@ rule test_logmel:
     benchmark:
         "results/{dataset}/benchmarks/test_logmel.tsv"
     params:
-        audio=config["audio"],
+        front_end=FRONT_END,
     wildcard_constraints:
         dataset=_alternation(WHOLE_FILE_TEST),
     resources:

@@ -10,7 +10,7 @@ import torch
 
 from msl_core.device import resolve_device
 from msl_core.models import ModelConfig
-from msl_core.training.data import TrainingFiles, open_training_data
+from msl_core.training.data import TrainingFiles, check_front_end, open_training_data
 from msl_core.training.loop import RunOptions, StageOutputs, TrainConfig, train_stage
 
 inp, params = snakemake.input, snakemake.params  # noqa: F821
@@ -18,6 +18,7 @@ torch.set_num_threads(snakemake.threads)  # noqa: F821
 files = TrainingFiles(Path(inp.frames), Path(inp.logmel), Path(inp.labels), Path(inp.index))
 data = open_training_data(files, split="train")
 model_cfg = ModelConfig(num_classes=data.num_classes, categories=data.categories, **params.model)
+check_front_end(files.logmel, model_cfg.audio_backbone)
 train_cfg = TrainConfig(**params.train)
 opts = RunOptions(
     device=resolve_device(snakemake.config["device"]),  # noqa: F821
@@ -32,4 +33,5 @@ train_stage(
     opts,
     vision_weights=inp.get("vision_weights"),
     stage1_model=inp.get("stage1"),
+    audio_weights=inp.get("audio_weights"),
 )
