@@ -68,8 +68,9 @@ def _flickr_root(tmp_path, stems):
 
 def test_listed_test_id_without_media_is_named_at_planning(workspace, tmp_path):
     root = _flickr_root(tmp_path, ["1", "2", "3"])
-    args = ["-n", "results/flickr/ciou.txt", "--config", f"datasets={{flickr: {{root: {root}, annotations: "
-            f"{{split: {root / 'gtest.txt'}, gtdata: {root / 'gtest.txt'}}}}}}}"]
+    datasets = (f"datasets={{flickr: {{root: {root}, annotations: "
+                f"{{split: {root / 'gtest.txt'}, gtdata: {root / 'gtest.txt'}}}}}}}")
+    args = ["-n", "results/flickr/ciou.txt", "--config", datasets]
     proc = run_snakemake(workspace, *args, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "404" in out and "have no media" in out
