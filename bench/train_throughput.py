@@ -49,6 +49,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=None, help="results/<ds> with the contract files (default: random)")
     ap.add_argument("--backbone", default="mobilenet_v2", choices=["resnet18", "mobilenet_v2"])
+    ap.add_argument("--audio-backbone", default="resnet18", choices=["resnet18", "efficientat_mn04"])
     ap.add_argument("--freeze", type=int, default=None, help="frozen vision stages (default: config's)")
     ap.add_argument("--stage", type=int, default=2, choices=[1, 2])
     ap.add_argument("--rows", type=int, default=48)
@@ -64,8 +65,10 @@ def main() -> None:
     device = resolve_device(args.device)
     with tempfile.TemporaryDirectory() as tmp:
         if args.data is None:
-            files = write_synthetic_inputs(tmp, n=args.rows, n_frames=args.window_frames, num_classes=10, size=256,
-                                           splits=("train",))
+            pretrained_audio = args.audio_backbone != "resnet18"  # its own front end: 128 bands, 100 steps a second
+            files = write_synthetic_inputs(tmp, n=args.rows, num_classes=10, size=256, splits=("train",),
+                                           n_frames=100 if pretrained_audio else args.window_frames,
+                                           n_mels=128 if pretrained_audio else 64)
         else:
             d = args.data
             files = TrainingFiles(d / "frames.h5", d / "logmel.h5", d / "labels.h5", d / "index.csv")
@@ -73,7 +76,8 @@ def main() -> None:
         freeze = args.freeze if args.freeze is not None else {"resnet18": 0, "mobilenet_v2": 14}[args.backbone]
         torch.manual_seed(0)
         model = build_model(ModelConfig(num_classes=data.num_classes, vision_backbone=args.backbone,
-                                        freeze_vision_stages=freeze), None, warn_random=False).to(device)
+                                        audio_backbone=args.audio_backbone, freeze_vision_stages=freeze),
+                            None, warn_random=False).to(device)
         if device.type == "cuda":
             model = model.to(memory_format=torch.channels_last)
         cfg = TrainConfig(stage=args.stage, epochs=1, lr=1e-4, batch_size=args.batch_size)
@@ -84,7 +88,8 @@ def main() -> None:
         opts = RunOptions(device, args.workers, progress=False)
         train_one_epoch(model, loader, optimizer, cfg, 0, opts)  # starts the persistent workers
         full_rate = train_one_epoch(model, loader, optimizer, cfg, 1, opts)["samples_per_s"]
-    print(f"device: {device}, backbone: {args.backbone} (frozen {freeze}), stage {args.stage}, "
+    print(f"device: {device}, backbone: {args.backbone} (frozen {freeze}), audio {args.audio_backbone}, "
+          f"stage {args.stage}, "
           f"rows {len(data.rows)}, batch {args.batch_size}, T {data.n_frames}, threads {args.threads}, "
           f"workers {args.workers}")
     print(f"model_step_samples_per_s: {alone:.2f}")

@@ -125,3 +125,19 @@ def test_pretrained_audio_backbone_trains_both_stages(tmp_path, small_threads, a
     with torch.no_grad():
         out = model(torch.zeros(2, 3, 32, 32), torch.zeros(2, 100, 128), stage=2)
     assert out["audio_embed"].shape == (2, 3, 8)
+
+
+def test_val_loss_selects_the_epoch_that_becomes_the_model(tmp_path, small_threads):
+    files = write_synthetic_inputs(tmp_path / "data", n=18, size=32, num_classes=3, splits=("train", "val", "train"))
+    data, val = open_training_data(files), open_training_data(files, split="val")
+    model_cfg = ModelConfig(num_classes=3, embed_dim=8, hidden_dim=16, categories=data.categories)
+    cfg = TrainConfig(stage=1, epochs=3, lr=0.5, batch_size=4, seed=3, select_epoch="val_loss")  # lr: losses move
+    out = StageOutputs.in_dir(tmp_path / "s1")
+    history = train_stage(data, model_cfg, cfg, out, RunOptions(progress=False), val=val)
+    losses = [h["val_loss"] for h in history]
+    chosen = int(np.argmin(losses)) + 1
+    assert torch.load(out.model, weights_only=True)["epochs"] == chosen
+    assert "val_loss" in pd.read_csv(out.metrics) and not (tmp_path / "s1" / "best.pt").exists()
+    with pytest.raises(Exception, match="select_epoch"):
+        train_stage(data, model_cfg, dataclasses.replace(cfg, select_epoch="last"), out, RunOptions(progress=False),
+                    val=val)

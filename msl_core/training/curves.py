@@ -18,9 +18,10 @@ def plot_losses(history: list[dict], path: str | Path, title: str = "") -> None:
     epochs = [row["epoch"] for row in history]
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
     for key in history[0]:
-        if key in NOT_LOSSES:
-            continue
+        if key in NOT_LOSSES or key.startswith("val_") and key != "val_loss":
+            continue  # of the val terms only the total: it picks the epoch
         style = {"color": "black", "linewidth": 2} if key == "loss" else {}
+        style = {"color": "black", "linewidth": 2, "linestyle": "--"} if key == "val_loss" else style
         ax.plot(epochs, [row[key] for row in history], marker="o", label=key, **style)
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

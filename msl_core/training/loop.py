@@ -57,6 +57,9 @@ class TrainConfig:
     background_weight: float = 0.0  # 0: the reference loss (the workflow's default lives in config.yaml)
     flip_prob: float = 0.5
     seed: int = 0
+    # Which epoch becomes model.pt: `last` (the reference keeps every epoch and uses the last) or `val_loss`, the
+    # epoch with the lowest loss on the val split (the same loss, on rows never trained on).
+    select_epoch: str = "last"
 
     def __post_init__(self) -> None:
         if self.stage not in (1, 2):
@@ -65,6 +68,8 @@ class TrainConfig:
             raise ConfigError(f"train.stage{self.stage}.epochs", f"must be ≥ 1, got {self.epochs}")
         if self.batch_size < 2:
             raise ConfigError("train.batch_size", "must be ≥ 2 (the correspondence loss needs negative pairs)")
+        if self.select_epoch not in ("last", "val_loss"):
+            raise ConfigError("train.select_epoch", f"'{self.select_epoch}' is not one of last, val_loss")
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,27 @@ def train_one_epoch(model: CoarseToFine, loader, optimizer: torch.optim.Optimize
     return means
 
 
+@torch.no_grad()
+def validation_loss(model: CoarseToFine, loader, cfg: TrainConfig, opts: RunOptions) -> dict[str, float]:
+    """Mean loss terms on the val rows: fixed batches, no flips, eval mode (the same loss as training)."""
+    model.eval()
+    loader.sampler.set_epoch(0)
+    device, sums, samples = opts.device, {}, 0
+    for batch in loader:
+        n = batch["frames"].shape[0]
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            out = model(model.prepare_frames(batch["frames"].to(device)), batch["logmel"].to(device),
+                        stage=cfg.stage, positions=cfg.background_weight > 0)
+        terms = stage_losses(out, batch["audio"].to(device), batch["visual"].to(device), cfg.stage,
+                             margin=cfg.margin, prob_filter=cfg.prob_filter, background_weight=cfg.background_weight)
+        for k, v in terms.items():
+            sums[f"val_{k}"] = sums.get(f"val_{k}", 0.0) + v.item() * n
+        samples += n
+    if samples == 0:
+        raise MslError(f"stage {cfg.stage}: no val batch (fewer than 2 val rows); set train.select_epoch: last")
+    return {k: v / samples for k, v in sums.items()}
+
+
 def _finite(x: float) -> bool:
     return math.isfinite(x)
 
@@ -191,11 +217,14 @@ def run_hash(model_cfg: ModelConfig, cfg: TrainConfig, data: TrainingData, visio
 def train_stage(data: TrainingData, model_cfg: ModelConfig, cfg: TrainConfig, outputs: StageOutputs,
                 opts: RunOptions = RunOptions(), *, vision_weights: str | None = None,
                 stage1_model: str | Path | None = None, on_batch: BatchHook | None = None,
-                audio_weights: str | None = None) -> list[dict]:
+                audio_weights: str | None = None, val: TrainingData | None = None) -> list[dict]:
     """Train one stage to `outputs`, resuming from `outputs.checkpoint` when it matches this run.
 
-    Returns the per-epoch history (the rows of metrics.csv).
+    With `val` (the val split's rows; `select_epoch: val_loss`), every epoch is also scored on it and the epoch
+    with the lowest val loss becomes the model. Returns the per-epoch history (the rows of metrics.csv).
     """
+    if (val is not None) != (cfg.select_epoch == "val_loss"):
+        raise ConfigError("train.select_epoch", "val_loss needs the val rows, and only it uses them")
     if model_cfg.num_classes != data.num_classes:
         raise BadInput(data.files.labels, f"has {data.num_classes} categories, the model {model_cfg.num_classes}")
     chash = run_hash(model_cfg, cfg, data, vision_weights, stage1_model, audio_weights)
@@ -215,12 +244,23 @@ def train_stage(data: TrainingData, model_cfg: ModelConfig, cfg: TrainConfig, ou
     loader = make_loader(data, cfg.batch_size, cfg.seed, opts.workers, pin_memory=opts.device.type == "cuda")
     log.info("stage %d: %d training rows, %d batches/epoch, device %s, epochs %d..%d",
              cfg.stage, len(data.rows), len(loader), opts.device, start + 1, cfg.epochs)
+    val_loader = make_loader(val, cfg.batch_size, cfg.seed, 0, pin_memory=False) if val is not None else None
+    best = outputs.checkpoint.with_name("best.pt")  # the selected epoch's model, kept across a resume
     for epoch in range(start, cfg.epochs):
         means = train_one_epoch(model, loader, optimizer, cfg, epoch, opts, on_batch)
+        if val_loader is not None:
+            means |= validation_loss(model, val_loader, cfg, opts)
+            if means["val_loss"] <= min(h["val_loss"] for h in [*history, means]):
+                save_model(best, model, cfg.stage, chash, epoch + 1)
         history.append({"epoch": epoch + 1, **means})
         save_checkpoint(outputs.checkpoint, model, optimizer, epoch + 1, history, chash)
         log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k} {v:.4f}" for k, v in means.items()))
-    save_model(outputs.model, model, cfg.stage, chash, cfg.epochs)
+    if val_loader is not None:
+        chosen = min(history, key=lambda h: h["val_loss"])["epoch"]
+        log.info("stage %d: epoch %d has the lowest val loss; it becomes %s", cfg.stage, chosen, outputs.model)
+        best.replace(outputs.model)
+    else:
+        save_model(outputs.model, model, cfg.stage, chash, cfg.epochs)
     write_metrics(outputs.metrics, history)
     plot_losses(history, outputs.curve, title=f"stage {cfg.stage}")
     return history

@@ -93,6 +93,7 @@ def train_settings(config: dict, dataset: str, stage: int) -> dict:
         "batch_size": t["batch_size"],
         "flip_prob": t["flip_prob"],
         "seed": config["seed"],
+        "select_epoch": t["select_epoch"],
     }
     if stage == 2:  # the alignment loss's own values: a change reruns stage 2 only
         settings |= {"margin": s["margin"], "prob_filter": s["prob_filter"], "background_weight": s["background_weight"]}

@@ -20,6 +20,7 @@ data = open_training_data(files, split="train")
 model_cfg = ModelConfig(num_classes=data.num_classes, categories=data.categories, **params.model)
 check_front_end(files.logmel, model_cfg.audio_backbone)
 train_cfg = TrainConfig(**params.train)
+val = open_training_data(files, split="val") if train_cfg.select_epoch == "val_loss" else None
 opts = RunOptions(
     device=resolve_device(snakemake.config["device"]),  # noqa: F821
     workers=snakemake.config["train"]["workers"],  # noqa: F821
@@ -34,4 +35,5 @@ train_stage(
     vision_weights=inp.get("vision_weights"),
     stage1_model=inp.get("stage1"),
     audio_weights=inp.get("audio_weights"),
+    val=val,
 )
