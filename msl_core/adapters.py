@@ -229,19 +229,19 @@ def _manifest_path(settings: dict, key: str) -> Path:
 
 
 def check_splits(manifest: pd.DataFrame, dataset: str, skip_bad_inputs: bool = False) -> list[str]:
-    """Planning-time checks of a manifest: train and test must hold clips, and every listed clip must have its
-    media (with `skip_bad_inputs`, missing ones are left to `index`, which rejects and lists them).
-    Returns the warnings to show."""
+    """Planning-time checks of a manifest. An empty train or test split is named (training, resp. scoring, will
+    stop on it; labels and proposals still run). Every listed clip must have its media: with `skip_bad_inputs`,
+    missing ones are left to `index`, which rejects and lists them. Returns the warnings to show."""
     counts = split_counts(manifest)
-    for split in ("train", "test"):
-        if counts[split] == 0:
-            raise MslError(f"dataset '{dataset}': the {split} split is empty ({describe(counts, 'clips')})")
+    warnings = [f"dataset '{dataset}': the {split} split is empty ({describe(counts, 'clips')}); "
+                f"{'training' if split == 'train' else 'scoring'} needs it" for split in ("train", "test")
+                if counts[split] == 0]
     missing = missing_media(manifest)
     if not missing:
-        return []
+        return warnings
     by_split = manifest.set_index("clip_id").loc[missing, "split"].value_counts().to_dict()
     text = (f"dataset '{dataset}': {len(missing)} listed clip(s) have no media ({by_split}); first: "
             f"{', '.join(missing[:10])}")
     if not skip_bad_inputs:
         raise MslError(text + " (set skip_bad_inputs: true to run without them; they go to rejected.csv)")
-    return [text + "; skipped (skip_bad_inputs), listed in rejected.csv"]
+    return [*warnings, text + "; skipped (skip_bad_inputs), listed in rejected.csv"]

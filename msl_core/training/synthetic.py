@@ -26,7 +26,8 @@ def write_synthetic_inputs(folder: str | Path, n: int = 12, n_frames: int = 51, 
         f.create_dataset("frames", data=rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8),
                          chunks=(1, size, size, 3))
     with h5py.File(files.logmel, "w") as f:
-        f.create_dataset("logmel", data=rng.normal(-5, 3, (n, n_frames, n_mels)).astype(np.float32))
+        loc, scale = (-5.0, 3.0) if front_end == "librosa" else (0.0, 0.5)  # each front end's typical range
+        f.create_dataset("logmel", data=rng.normal(loc, scale, (n, n_frames, n_mels)).astype(np.float32))
         f["logmel"].attrs["front_end"] = front_end
     with h5py.File(files.labels, "w") as f:
         f.create_dataset("audio", data=rng.random((n, num_classes), dtype=np.float32))
