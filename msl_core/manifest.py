@@ -31,7 +31,12 @@ def load_manifest(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise BadInput(path, "manifest not found")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except UnicodeDecodeError as exc:
+        raise BadInput(path, f"not UTF-8 text (byte {exc.start}): save the manifest as UTF-8") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise BadInput(path, f"not a readable CSV ({exc})") from None
     if "clip_id" not in frame or "split" not in frame:
         raise BadInput(path, f"manifest needs columns clip_id and split, has {list(frame.columns)}")
     for column in MANIFEST_COLUMNS:
@@ -49,8 +54,19 @@ def load_manifest(path: str | Path) -> pd.DataFrame:
     if len(neither):
         raise BadInput(path, f"row(s) for clip(s) {neither['clip_id'].tolist()[:5]} have neither video_path "
                              "nor image_path + audio_path")
-    frame["start_s"] = [float(s) if s else 0.0 for s in frame["start_s"]]
+    frame["start_s"] = [_seconds(value, path, row) for row, value in enumerate(frame["start_s"], start=2)]
     return frame[MANIFEST_COLUMNS]
+
+
+def _seconds(value: str, path: Path, row: int) -> float:
+    """A non-negative number of seconds (empty: 0); `row` is the CSV line (the header is line 1)."""
+    try:
+        seconds = float(value) if value else 0.0
+    except ValueError:
+        raise BadInput(path, f"row {row}, column start_s: {value!r} is not a number of seconds") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise BadInput(path, f"row {row}, column start_s: {value!r} is not a non-negative number of seconds")
+    return seconds
 
 
 def _resolve(value: str, base: Path) -> str:
@@ -104,15 +120,14 @@ def _per_second(value: str, k: int) -> str:
 def build_index(
     manifest: pd.DataFrame, window_s: float, skip_bad_inputs: bool = False
 ) -> tuple[pd.DataFrame, list[Rejection]]:
-    """One row per (clip, window). Bad clips raise `BadInput`, or are returned as rejections when skipping."""
+    """One row per (clip, window). Bad clips are returned as rejections when skipping; otherwise every clip is still
+    checked and one `MslError` names them all (one line per clip), so they are fixed in one round."""
     rows, rejected = [], []
     for _, clip in manifest.iterrows():
         try:
             n = count_windows(clip, window_s)
         except BadInput as exc:
-            if not skip_bad_inputs:
-                raise
-            log.warning("skipping clip %s: %s", clip["clip_id"], exc)
+            log.warning("%s clip %s: %s", "skipping" if skip_bad_inputs else "bad", clip["clip_id"], exc)
             rejected.append(Rejection(clip["clip_id"], exc.path, exc.reason))
             continue
         for k in range(n):
@@ -129,6 +144,10 @@ def build_index(
                 "tags": _per_second(per_second, k) if per_second else clip["tags"],
                 "visible": _per_second(clip["visible_per_second"], k),
             })
+    if rejected and not skip_bad_inputs:
+        lines = "\n".join(f"  {r.path}: {r.reason}" for r in rejected)
+        raise MslError(f"{len(rejected)} unusable clip(s) (or set skip_bad_inputs: true to list them in "
+                       f"rejected.csv and go on):\n{lines}")
     if not rows:
         raise MslError(f"no usable clip in the manifest ({len(rejected)} rejected)")
     index = pd.DataFrame(rows)

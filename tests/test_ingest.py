@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 from conftest import make_video, tone
 
-from msl_core.errors import BadInput
+from msl_core.errors import BadInput, MslError
 from msl_core.ingest import write_frames, write_logmels
 from msl_core.manifest import build_index, load_manifest
 from msl_core.spectrogram import LogMelParams
@@ -127,7 +127,7 @@ def test_bad_inputs_name_the_file_and_reason(tmp_path, case, reason):
     elif case == "short":
         make_video(path, COLOURS[:1], fps=5, audio=tone(0.5))
     manifest = manifest_file(tmp_path, [{"clip_id": case, "video_path": path.name, "split": "train"}])
-    with pytest.raises(BadInput) as err:
+    with pytest.raises(MslError) as err:
         build_index(load_manifest(manifest), 1.0)
     assert str(path) in str(err.value) and reason in str(err.value)
     good = make_video(tmp_path / "good.mp4", COLOURS[:2], audio=tone(2.0))
@@ -138,9 +138,29 @@ def test_bad_inputs_name_the_file_and_reason(tmp_path, case, reason):
     assert set(index_rows["clip_id"]) == {"good"}
 
 
+def test_one_pass_names_every_bad_clip(tmp_path):
+    (tmp_path / "junk.mp4").write_bytes(b"not a video")
+    silent = make_video(tmp_path / "silent.mp4", COLOURS[:2])
+    good = make_video(tmp_path / "good.mp4", COLOURS[:2], audio=tone(2.0))
+    manifest = manifest_file(tmp_path, [{"clip_id": p.stem, "video_path": p.name, "split": "train"}
+                                        for p in (tmp_path / "junk.mp4", good, silent)])
+    with pytest.raises(MslError, match="2 unusable clip") as err:
+        build_index(load_manifest(manifest), 1.0)
+    lines = str(err.value).splitlines()[1:]
+    assert [line.split(":")[0].strip() for line in lines] == [str(tmp_path / "junk.mp4"), str(silent)]
+    assert "no audio stream" in lines[1]
+
+
 def test_manifest_errors_name_the_problem(tmp_path):
     bad = manifest_file(tmp_path, [{"clip_id": "a", "video_path": "a.mp4", "split": "training"}])
     with pytest.raises(BadInput, match="unknown split"):
         load_manifest(bad)
     with pytest.raises(BadInput, match="manifest not found"):
         load_manifest(tmp_path / "nope.csv")
+    bad = manifest_file(tmp_path, [{"clip_id": "a", "video_path": "a.mp4", "split": "train", "start_s": "abc"}])
+    with pytest.raises(BadInput, match=r"row 2, column start_s: 'abc' is not a number"):
+        load_manifest(bad)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("clip_id,video_path,split\nd\xe9j\xe0,a.mp4,train\n".encode("latin-1"))
+    with pytest.raises(BadInput, match="not UTF-8"):
+        load_manifest(latin)

@@ -87,3 +87,30 @@ def test_random_vision_weights_stop_the_plan_unless_allowed(workspace):
     assert proc.returncode != 0 and "model.resnet18_weights" in out and "random weights" in out
     proc = run_snakemake(workspace, *args, "model={allow_random_init: true}", check=False)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+
+
+def test_scored_target_without_test_boxes_names_the_key(workspace, tmp_path):
+    media = tmp_path / "media"
+    media.mkdir()
+    make_video(media / "a.mp4", [(255, 0, 0), (0, 255, 0)], audio=tone(2.0))
+    pd.DataFrame([{"clip_id": "a", "video_path": "a.mp4", "split": "test"}]).to_csv(media / "m.csv", index=False)
+    args = ["-n", "results/mine/ciou.txt", "--config", f"datasets={{mine: {{kind: manifest, manifest: {media / 'm.csv'}}}}}"]
+    proc = run_snakemake(workspace, *args, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "datasets.mine.annotations.coco" in out
+
+
+def test_bad_clips_stop_the_run_with_one_line_each_and_no_traceback(workspace, tmp_path):
+    media = tmp_path / "media"
+    media.mkdir()
+    make_video(media / "a.mp4", [(255, 0, 0), (0, 255, 0)], audio=tone(2.0))
+    make_video(media / "silent.mp4", [(9, 9, 9), (0, 255, 0)])
+    (media / "junk.mp4").write_bytes(b"not a video")
+    pd.DataFrame([{"clip_id": c, "video_path": f"{c}.mp4", "split": "train"} for c in ("a", "silent", "junk")]
+                 ).to_csv(media / "m.csv", index=False)
+    args = ["results/mine/index.csv", "--config", f"datasets={{mine: {{kind: manifest, manifest: {media / 'm.csv'}}}}}"]
+    proc = run_snakemake(workspace, *args, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "msl: rule index: 2 unusable clip(s)" in out
+    assert f"{media / 'silent.mp4'}: no audio stream" in out and str(media / "junk.mp4") in out
+    assert "Traceback" not in out and not (workspace / "results/mine/index.csv").exists()

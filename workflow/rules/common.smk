@@ -299,6 +299,17 @@ def annotation_sources(wildcards):
     return paths
 
 
+def test_annotations(wildcards):
+    """The COCO test boxes a scored target needs; a dataset without them names the key to set."""
+    name = wildcards.dataset
+    if name not in SCENES and name not in ANNOTATED:
+        fmt = (dataset_config(name).get("annotations") or {}).get("format", "coco")
+        keys = ", ".join(f"datasets.{name}.annotations.{key}" for key in ANNOTATION_KEYS.get(fmt, ("coco",)))
+        hint = " (or ask for events.txt)" if dataset_config(name)["kind"] == "ave" else ""
+        raise WorkflowError(f"dataset '{name}' has no test boxes to score: set {keys}{hint}")
+    return f"results/{name}/annotations/test.json"
+
+
 def annotation_format(wildcards):
     return dataset_config(wildcards.dataset)["annotations"]["format"]
 

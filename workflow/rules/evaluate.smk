@@ -24,7 +24,7 @@ rule evaluate:
         "../../envs/msl.yaml"
     input:
         maps="results/{dataset}/maps.h5",
-        annotations="results/{dataset}/annotations/test.json",
+        annotations=test_annotations,
         frames="results/{dataset}/frames.h5",
         rejected="results/{dataset}/rejected.csv",
     output:
