@@ -112,15 +112,19 @@ def test_unset_root_names_the_config_key():
 
 
 class _Payload:
-    def __reduce__(self):
-        return (print, ("pwned",))
+    def __init__(self, target):
+        self.target = str(target)
+
+    def __reduce__(self):  # unpickling would create the file
+        return (open, (self.target, "w"))
 
 
 def test_a_pickle_that_would_run_code_is_refused(tmp_path):
-    path = tmp_path / "gtdata.pkl"
-    path.write_bytes(pickle.dumps({0: _Payload()}))
-    with pytest.raises(BadInput, match="refusing to load builtins.print"):
+    path, target = tmp_path / "gtdata.pkl", tmp_path / "pwned"
+    path.write_bytes(pickle.dumps({0: _Payload(target)}))
+    with pytest.raises(BadInput, match="refusing to load io.open"):
         read_pickle(path, "gtdata pickle")
+    assert not target.exists()
     ok = tmp_path / "ok.pkl"
     ok.write_bytes(pickle.dumps({0: {"anno": np.array([["1", "2", "3", "4"]]), "roi": np.zeros((8, 4), np.float32)}}))
     assert read_pickle(ok, "gtdata pickle")[0]["anno"].shape == (1, 4)
