@@ -6,6 +6,7 @@ import click
 import yaml
 
 from msl_core.adapters import build_manifest, check_splits
+from msl_core.cli.params import OUT_FILE, POSITIVE_SECONDS, frame_size
 from msl_core.ingest import write_frames, write_logmels
 from msl_core.manifest import build_index, load_manifest, read_index, write_index
 from msl_core.runlog import setup_logging
@@ -25,7 +26,7 @@ from msl_core.splits import describe, split_counts
 @click.option("--val-fraction", type=click.FloatRange(0, 0.9), default=0.1, show_default=True,
               help="Seeded share of the training clips held out for validation (Flickr, AudioSet-instrument).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Manifest CSV to write.")
+@click.option("--out", type=OUT_FILE, required=True, help="Manifest CSV to write.")
 def manifest_cmd(kind: str, root: str, split_file: str | None, train_tags: str | None, test_tags: str | None,
                  val_fraction: float, seed: int, out: str) -> None:
     """Build a manifest CSV from a raw dataset layout, with the dataset's own splits."""
@@ -40,11 +41,11 @@ def manifest_cmd(kind: str, root: str, split_file: str | None, train_tags: str |
 
 
 @click.command("index")
-@click.argument("manifest", type=click.Path(dir_okay=False))
-@click.option("--window", "window_s", type=float, default=1.0, show_default=True, help="Seconds of audio per frame.")
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False))
+@click.option("--window", "window_s", type=POSITIVE_SECONDS, default=1.0, show_default=True, help="Seconds of audio per frame.")
 @click.option("--skip-bad-inputs", is_flag=True, help="Skip unusable clips instead of failing.")
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="index.csv to write.")
-@click.option("--rejected", type=click.Path(dir_okay=False), help="rejected.csv (default: beside --out).")
+@click.option("--out", type=OUT_FILE, required=True, help="index.csv to write.")
+@click.option("--rejected", type=OUT_FILE, help="rejected.csv (default: beside --out).")
 def index_cmd(manifest: str, window_s: float, skip_bad_inputs: bool, out: str, rejected: str | None) -> None:
     """Probe every clip of MANIFEST and write one row per (clip, window)."""
     setup_logging()
@@ -58,8 +59,9 @@ def index_cmd(manifest: str, window_s: float, skip_bad_inputs: bool, out: str, r
 
 @click.command("frames")
 @click.argument("index", type=click.Path(exists=True, dir_okay=False))
-@click.option("--size", type=int, default=256, show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="frames.h5 to write.")
+@click.option("--size", type=int, default=256, show_default=True, callback=frame_size,
+              help="Frame side in pixels (a multiple of 16).")
+@click.option("--out", type=OUT_FILE, required=True, help="frames.h5 to write.")
 def frames_cmd(index: str, size: int, out: str) -> None:
     """Decode one frame per window of every INDEX row into an HDF5 file."""
     setup_logging()
@@ -71,7 +73,7 @@ def frames_cmd(index: str, size: int, out: str) -> None:
 @click.argument("index", type=click.Path(exists=True, dir_okay=False))
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
               help="A config.yaml whose `audio:` section sets the parameters (default: the reference values).")
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="logmel.h5 to write.")
+@click.option("--out", type=OUT_FILE, required=True, help="logmel.h5 to write.")
 def logmel_cmd(index: str, config_path: str | None, out: str) -> None:
     """Compute the log-mel window of every INDEX row into an HDF5 file."""
     setup_logging()

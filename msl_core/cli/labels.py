@@ -9,6 +9,7 @@ import click
 import numpy as np
 import yaml
 
+from msl_core.cli.params import COUNT, OUT_FILE, POSITIVE_SECONDS
 from msl_core.errors import ConfigError
 from msl_core.runlog import setup_logging
 
@@ -36,8 +37,8 @@ def _section(config_path: str | None, name: str) -> dict:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--weights", type=click.Path(dir_okay=False), help="EfficientAT state dict (default: labels.tagger_weights).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config.yaml to read paths from.")
-@click.option("--top", type=int, default=5, show_default=True, help="AudioSet classes to show per file.")
-@click.option("--window", "window_s", type=float, default=10.0, show_default=True,
+@click.option("--top", type=COUNT, default=5, show_default=True, help="AudioSet classes to show per file.")
+@click.option("--window", "window_s", type=POSITIVE_SECONDS, default=10.0, show_default=True,
               help="Files are tagged in windows of this length; a class's score is its maximum over windows.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
 @click.option("--device", default="auto", show_default=True)
@@ -74,10 +75,10 @@ def tag_cmd(files: tuple[str, ...], weights: str | None, config_path: str | None
 @click.option("--weights", type=click.Path(dir_okay=False), help="Detector weights (default: from the config).")
 @click.option("--arch", type=click.Choice(["resnet50_fpn", "mobilenet_v3_large_fpn"]), default="resnet50_fpn",
               show_default=True, help="Faster R-CNN variant of --weights.")
-@click.option("--top-k", type=int, default=8, show_default=True)
+@click.option("--top-k", type=COUNT, default=8, show_default=True)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config.yaml to read paths from.")
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="JSON file of boxes per image.")
-@click.option("--draw", type=click.Path(dir_okay=False), help="PNG with the boxes drawn (first image; IMAGE-n for more).")
+@click.option("--out", type=OUT_FILE, required=True, help="JSON file of boxes per image.")
+@click.option("--draw", type=OUT_FILE, help="PNG with the boxes drawn (first image; IMAGE-n for more).")
 def proposals_cmd(images: tuple[str, ...], backend: str, weights: str | None, arch: str, top_k: int,
                   config_path: str | None, out: str, draw: str | None) -> None:
     """Class-agnostic box proposals of IMAGES, as normalised [x1, y1, x2, y2] in the 256x256 frame."""
@@ -118,7 +119,7 @@ def _draw(frame: np.ndarray, boxes: np.ndarray, scores: np.ndarray, path: Path) 
 
 @click.command("convert-mobilenet")
 @click.argument("tflite", type=click.Path(exists=True, dir_okay=False))
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="State dict (.pt) to write.")
+@click.option("--out", type=OUT_FILE, required=True, help="State dict (.pt) to write.")
 def convert_mobilenet_cmd(tflite: str, out: str) -> None:
     """Convert the MobileNetV2 tflite release into a torchvision state dict."""
     import torch

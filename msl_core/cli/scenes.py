@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 import yaml
 
+from msl_core.cli.params import COUNT, OUT_FILE
 from msl_core.errors import ConfigError
 from msl_core.runlog import setup_logging
 from msl_core.scenes.build import build_dataset
@@ -61,7 +62,7 @@ def stamps_cmd(stamps_dir: str | None, cache_dir: str | None, config_path: str |
 @click.option("--out", type=click.Path(file_okay=False), required=True,
               help="Dataset folder: videos/ (MP4s + manifest.csv), annotations/, contact_sheet.png.")
 @click.option("--seed", type=int, help="Overrides the config's top-level seed.")
-@click.option("--workers", type=int, default=2, show_default=True, help="Clips rendered in parallel.")
+@click.option("--workers", type=COUNT, default=2, show_default=True, help="Clips rendered in parallel.")
 @_stamps_dir
 @_cache_dir
 @_config_opt
@@ -84,7 +85,7 @@ def build_cmd(preset: str, out: str, seed: int | None, workers: int, stamps_dir:
 
 @click.command("contact-sheet")
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False))
-@click.option("--out", type=click.Path(dir_okay=False), help="PNG to write (default: DATASET/contact_sheet.png).")
+@click.option("--out", type=OUT_FILE, help="PNG to write (default: DATASET/contact_sheet.png).")
 def contact_sheet_cmd(dataset: str, out: str | None) -> None:
     """Draw sample frames of a built DATASET folder with their ground-truth boxes."""
     setup_logging()
