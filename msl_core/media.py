@@ -104,7 +104,8 @@ def decode_audio(
         raw, _ = out.run(capture_stdout=True, capture_stderr=True)
     except ffmpeg.Error as exc:
         message = _ffmpeg_error(exc)
-        if "does not contain any stream" in message or "matches no streams" in message:
+        stderr = (exc.stderr or b"").decode(errors="replace")
+        if "does not contain any stream" in stderr or "matches no streams" in stderr:
             raise BadInput(path, "no audio stream") from exc
         raise BadInput(path, f"ffmpeg could not decode its audio ({message})") from exc
     return np.frombuffer(raw, np.float32).copy()

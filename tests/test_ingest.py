@@ -164,3 +164,11 @@ def test_manifest_errors_name_the_problem(tmp_path):
     latin.write_bytes("clip_id,video_path,split\nd\xe9j\xe0,a.mp4,train\n".encode("latin-1"))
     with pytest.raises(BadInput, match="not UTF-8"):
         load_manifest(latin)
+
+
+def test_decoding_the_audio_of_a_silent_video_says_no_audio_stream(tmp_path):
+    from msl_core.media import decode_audio
+
+    path = make_video(tmp_path / "silent.mp4", COLOURS[:2])
+    with pytest.raises(BadInput, match="no audio stream"):
+        decode_audio(path, 32000)
