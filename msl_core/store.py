@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Iterable
+import socket
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
@@ -48,7 +50,7 @@ def write_rows(
     out_path = Path(out_path)
     partial = out_path.with_name(out_path.name + ".partial")
     digest = index_digest(index)
-    with _open_partial(partial, digest) as h5:
+    with owned(partial), _open_partial(partial, digest) as h5:
         if name not in h5:
             _create(h5, name, index, item_shape, dtype, attrs or {}, compression)
         data, done = h5[name], h5["done"]
@@ -72,6 +74,44 @@ def _write_clip(h5: h5py.File, data: h5py.Dataset, done: h5py.Dataset, rows: pd.
     data[start:stop] = values
     done[start:stop] = True
     h5.flush()
+
+
+@contextmanager
+def owned(partial: Path) -> Iterator[None]:
+    """Hold `<partial>.lock` (created exclusively, holding pid@host) while writing `partial`: a second writer of
+    the same file refuses instead of deleting or renaming the first one's work. A lock whose process is gone
+    (same host) is taken over."""
+    lock = partial.with_name(partial.name + ".lock")
+    me = f"{os.getpid()}@{socket.gethostname()}"
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            break
+        except FileExistsError:
+            owner = lock.read_text().strip() if lock.exists() else ""
+            pid, _, host = owner.partition("@")
+            if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+                log.warning("taking over %s from process %s, which is gone", partial, owner)
+                lock.unlink(missing_ok=True)
+                continue
+            raise BadInput(partial, f"is being written by process {owner or '?'} (lock {lock.name}); wait for it, "
+                                    "or delete the lock if that process is gone") from None
+    try:
+        os.write(fd, me.encode())
+        os.close(fd)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _open_partial(partial: Path, digest: str) -> h5py.File:

@@ -1,5 +1,7 @@
 """Ingestion on real ffmpeg-made media: frame content per second, exact log-mels, HDF5 layout, bad inputs."""
 
+import subprocess
+
 import h5py
 import librosa
 import numpy as np
@@ -172,3 +174,27 @@ def test_decoding_the_audio_of_a_silent_video_says_no_audio_stream(tmp_path):
     path = make_video(tmp_path / "silent.mp4", COLOURS[:2])
     with pytest.raises(BadInput, match="no audio stream"):
         decode_audio(path, 32000)
+
+
+def test_a_second_writer_of_the_same_store_refuses_and_a_stale_lock_is_taken_over(tmp_path):
+    import os
+    import socket
+
+    from msl_core.store import owned
+
+    partial = tmp_path / "logmel.h5.partial"
+    with owned(partial):
+        with pytest.raises(BadInput, match=f"being written by process {os.getpid()}"), owned(partial):
+            pass
+        assert (tmp_path / "logmel.h5.partial.lock").read_text() == f"{os.getpid()}@{socket.gethostname()}"
+    assert not (tmp_path / "logmel.h5.partial.lock").exists()
+    dead = _dead_pid()
+    (tmp_path / "logmel.h5.partial.lock").write_text(f"{dead}@{socket.gethostname()}")
+    with owned(partial):  # the writer is gone: its lock is taken over
+        pass
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
