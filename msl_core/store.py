@@ -79,8 +79,9 @@ def _write_clip(h5: h5py.File, data: h5py.Dataset, done: h5py.Dataset, rows: pd.
 @contextmanager
 def owned(partial: Path) -> Iterator[None]:
     """Hold `<partial>.lock` (created exclusively, holding pid@host) while writing `partial`: a second writer of
-    the same file refuses instead of deleting or renaming the first one's work. A lock whose process is gone
-    (same host) is taken over."""
+    the same file on this host refuses instead of deleting or renaming the first one's work. A lock whose process
+    is gone, or that another host left (a cluster job resumed elsewhere: Snakemake never runs one job twice at
+    once), is taken over."""
     lock = partial.with_name(partial.name + ".lock")
     me = f"{os.getpid()}@{socket.gethostname()}"
     while True:
@@ -90,7 +91,7 @@ def owned(partial: Path) -> Iterator[None]:
         except FileExistsError:
             owner = lock.read_text().strip() if lock.exists() else ""
             pid, _, host = owner.partition("@")
-            if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+            if host != socket.gethostname() or pid.isdigit() and not _alive(int(pid)):
                 log.warning("taking over %s from process %s, which is gone", partial, owner)
                 lock.unlink(missing_ok=True)
                 continue
