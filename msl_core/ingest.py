@@ -27,11 +27,9 @@ def clip_frames(rows: pd.DataFrame, size: int = 256) -> np.ndarray:
     n = len(rows)
     frames = media.read_frames(first["video_path"], start_s=float(first["start_s"]), n_frames=n,
                                fps=1.0 / float(first["window_s"]), size=size)
-    if len(frames) == n - 1:  # the fps filter can round the last frame away at the very end of a stream
-        log.info("%s: repeating the last frame for second %d", first["video_path"], rows.iloc[-1]["second"])
-        frames = np.concatenate([frames, frames[-1:]])
-    if len(frames) != n:
-        raise BadInput(first["video_path"], f"decoded {len(frames)} frames, the index expects {n}")
+    if len(frames) != n:  # never repeated or dropped: the index counted what decodes
+        raise BadInput(first["video_path"], f"decoded {len(frames)} frame(s) from {float(first['start_s']):g} s, "
+                                            f"the index expects {n}")
     return frames
 
 
@@ -42,8 +40,10 @@ def clip_logmels(rows: pd.DataFrame, params: LogMelParams | EfficientATParams) -
     window_s = float(first["window_s"])
     wave = media.decode_audio(path, params.sample_rate, start_s=float(first["start_s"]),
                               duration_s=len(rows) * window_s)
-    if wave.size == 0:
-        raise BadInput(path, "no audio samples could be decoded")
+    needed = round(len(rows) * window_s * params.sample_rate)
+    if wave.size < needed - round(media.CUT_TOLERANCE_S * params.sample_rate):  # never padded beyond that
+        raise BadInput(path, f"decoded {wave.size / params.sample_rate:.2f} s of audio from "
+                             f"{float(first['start_s']):g} s, the index expects {needed / params.sample_rate:.2f} s")
     return transform(windows(wave, len(rows), window_s, params.sample_rate), params)
 
 

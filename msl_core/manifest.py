@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from msl_core.errors import BadInput, MslError
-from msl_core.media import probe
+from msl_core.media import check_whole, decodable_seconds, probe
 
 log = logging.getLogger(__name__)
 
@@ -84,26 +84,31 @@ class Rejection:
 
 
 def count_windows(clip: pd.Series, window_s: float) -> int:
-    """Whole windows of audio (and video) available after start_s; `BadInput` when there is none."""
+    """Whole windows of audio (and video) available after start_s, counted on what actually decodes (a file cut
+    mid-stream is a bad input, not a shorter clip); `BadInput` when there is none."""
     if clip["video_path"]:
-        info = probe(clip["video_path"])
-        if info.video_duration is None:
-            raise BadInput(clip["video_path"], "no video stream")
-        if info.audio_duration is None:
-            raise BadInput(clip["video_path"], "no audio stream")
-        available = min(info.video_duration, info.audio_duration) - clip["start_s"]
         source = clip["video_path"]
-    else:
-        if not Path(clip["image_path"]).is_file():
-            raise BadInput(clip["image_path"], "file not found")
-        info = probe(clip["audio_path"])
+        info = probe(source)
+        if info.video_duration is None:
+            raise BadInput(source, "no video stream")
         if info.audio_duration is None:
-            raise BadInput(clip["audio_path"], "no audio stream")
-        available = info.audio_duration - clip["start_s"]
-        source = clip["audio_path"]
-        _at_least_one(math.floor(available / window_s + 1e-6), available, window_s, source)
-        return 1  # a pair has one frame: one window, however long the recording
-    return _at_least_one(math.floor(available / window_s + 1e-6), available, window_s, source)
+            raise BadInput(source, "no audio stream")
+        video, audio = decodable_seconds(source)
+        check_whole(source, "video", info.video_duration, video)
+        check_whole(source, "audio", info.audio_duration, audio)
+        available = min(info.video_duration, info.audio_duration, video or 0.0, audio or 0.0) - clip["start_s"]
+        return _at_least_one(math.floor(available / window_s + 1e-6), available, window_s, source)
+    if not Path(clip["image_path"]).is_file():
+        raise BadInput(clip["image_path"], "file not found")
+    source = clip["audio_path"]
+    info = probe(source)
+    if info.audio_duration is None:
+        raise BadInput(source, "no audio stream")
+    _, audio = decodable_seconds(source)
+    check_whole(source, "audio", info.audio_duration, audio)
+    available = min(info.audio_duration, audio or 0.0) - clip["start_s"]
+    _at_least_one(math.floor(available / window_s + 1e-6), available, window_s, source)
+    return 1  # a pair has one frame: one window, however long the recording
 
 
 def _at_least_one(n: int, available: float, window_s: float, source: str) -> int:

@@ -58,6 +58,47 @@ def probe(path: str | Path) -> MediaInfo:
     )
 
 
+# Shortfall of the decodable media against the header that is still one clip (about one frame or AAC packet).
+CUT_TOLERANCE_S = 0.1
+_COUNT_RATE = 8000  # audio is decoded at this rate only to count its seconds
+
+
+def decodable_seconds(path: str | Path) -> tuple[float | None, float | None]:
+    """Seconds of video and of audio that can actually be read, not what the header says: the video's packets at
+    its frame rate (demuxed, not decoded) and the decoded audio. A file cut mid-stream has fewer of either."""
+    try:
+        info = ffmpeg.probe(str(path), count_packets=None, select_streams="v:0",
+                            show_entries="stream=nb_read_packets,avg_frame_rate,r_frame_rate")
+    except ffmpeg.Error as exc:
+        raise BadInput(path, f"unreadable media ({_ffmpeg_error(exc)})") from exc
+    video = None
+    for stream in info.get("streams", []):
+        rate = _rate(stream.get("avg_frame_rate")) or _rate(stream.get("r_frame_rate"))
+        if rate and stream.get("nb_read_packets") not in (None, "N/A"):
+            video = int(stream["nb_read_packets"]) / rate
+    try:
+        audio = decode_audio(path, _COUNT_RATE).size / _COUNT_RATE
+    except BadInput as exc:
+        if exc.reason != "no audio stream":
+            raise
+        audio = None
+    return video, audio
+
+
+def _rate(value: str | None) -> float | None:
+    if not value or value in ("0/0", "N/A"):
+        return None
+    num, _, den = value.partition("/")
+    rate = float(num) / float(den or 1)
+    return rate if rate > 0 else None
+
+
+def check_whole(path: str | Path, what: str, declared: float | None, decodable: float | None) -> None:
+    """`BadInput` when a stream's decodable seconds fall short of its declared duration (a file cut mid-stream)."""
+    if declared is not None and decodable is not None and decodable < declared - CUT_TOLERANCE_S:
+        raise BadInput(path, f"cut short: its header says {declared:.2f} s of {what}, only {decodable:.2f} s decode")
+
+
 def _run(stream, path: str | Path) -> bytes:
     try:
         out, _ = stream.run(capture_stdout=True, capture_stderr=True)

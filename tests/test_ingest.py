@@ -198,3 +198,37 @@ def _dead_pid() -> int:
     proc = subprocess.Popen(["true"])
     proc.wait()
     return proc.pid
+
+
+@pytest.mark.parametrize("faststart, keep, reason", [
+    (True, 0.88, "cut short"), (True, 0.60, "cut short"), (False, 0.88, "unreadable media"),
+])
+def test_a_file_cut_mid_stream_is_a_bad_input_never_padded(tmp_path, faststart, keep, reason):
+    whole = make_video(tmp_path / "whole.mp4", COLOURS * 2, audio=tone(8.0))
+    if faststart:
+        fast = tmp_path / "fast.mp4"
+        subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(whole), "-c", "copy", "-movflags",
+                        "+faststart", str(fast)], check=True)
+        whole = fast
+    data = whole.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: int(len(data) * keep)])
+    good = make_video(tmp_path / "good.mp4", COLOURS[:2], audio=tone(2.0))
+    manifest = manifest_file(tmp_path, [{"clip_id": "cut", "video_path": "cut.mp4", "split": "train"},
+                                        {"clip_id": "good", "video_path": good.name, "split": "train"}])
+    with pytest.raises(MslError, match=reason):
+        build_index(load_manifest(manifest), 1.0)
+    index, rejected = build_index(load_manifest(manifest), 1.0, skip_bad_inputs=True)
+    assert [r.clip_id for r in rejected] == ["cut"] and reason in rejected[0].reason
+    assert set(index["clip_id"]) == {"good"}  # none of the cut clip's rows reach any store
+
+
+def test_stores_refuse_rows_the_media_cannot_fill(tmp_path):
+    video = make_video(tmp_path / "v.mp4", COLOURS[:2], audio=tone(2.0))
+    manifest = manifest_file(tmp_path, [{"clip_id": "v", "video_path": video.name, "split": "train"}])
+    index, _ = build_index(load_manifest(manifest), 1.0)
+    longer = pd.concat([index, index.tail(1).assign(row=2, second=2, start_s=2.0)], ignore_index=True)
+    with pytest.raises(BadInput, match="decoded 2 frame"):
+        write_frames(longer, tmp_path / "frames.h5")
+    with pytest.raises(BadInput, match=r"decoded 2\.0\d s of audio from 0 s, the index expects 3\.00 s"):
+        write_logmels(longer, tmp_path / "logmel.h5", LogMelParams())
+    assert not (tmp_path / "frames.h5").exists() and not (tmp_path / "logmel.h5").exists()
