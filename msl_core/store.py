@@ -151,6 +151,25 @@ def _source(rows: pd.DataFrame) -> str:
     return first["video_path"] or first["audio_path"] or first["image_path"]
 
 
+def read_rows(data: h5py.Dataset, rows: Iterable[int]) -> np.ndarray:
+    """`data[rows]` in the order given, read as contiguous runs of sorted rows: h5py's fancy indexing of scattered
+    rows is tens of times slower than slicing them one run at a time."""
+    rows = np.asarray(list(rows), dtype=np.int64)
+    out = np.empty((len(rows), *data.shape[1:]), data.dtype)
+    if not len(rows):
+        return out
+    order = np.argsort(rows, kind="stable")
+    ordered = rows[order]
+    breaks = np.flatnonzero(np.diff(ordered) > 1) + 1
+    position = 0
+    for run in np.split(ordered, breaks):  # a run may repeat a row: it is read once
+        low, high = int(run[0]), int(run[-1])
+        block = data[low] if low == high else data[low : high + 1][run - low]
+        out[order[position : position + len(run)]] = block
+        position += len(run)
+    return out
+
+
 class H5Rows:
     """Row access to one dataset of an msl HDF5 store, opened lazily so each DataLoader worker has its own handle."""
 
@@ -176,14 +195,8 @@ class H5Rows:
         return self._file[self.name]
 
     def read(self, rows: Iterable[int]) -> np.ndarray:
-        """Rows in the order given (h5py wants sorted unique indices; we sort and undo)."""
-        rows = np.asarray(list(rows), dtype=np.int64)
-        order = np.argsort(rows)
-        unique, inverse = np.unique(rows[order], return_inverse=True)
-        block = self.data[unique]
-        out = np.empty((len(rows), *block.shape[1:]), block.dtype)
-        out[order] = block[inverse]
-        return out
+        """Rows in the order given."""
+        return read_rows(self.data, rows)
 
     def __getstate__(self):  # handles don't pickle; workers reopen
         state = self.__dict__.copy()

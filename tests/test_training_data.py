@@ -38,9 +38,9 @@ def _rewrite(path, name, data):
         ("logmel", np.zeros((8, 51, 64), np.float32), "logmel.h5.*8 rows"),  # row count mismatch
         ("frames", np.zeros((9, 32, 32), np.uint8), "frames.h5"),  # wrong frame shape
         ("frames", np.zeros((0, 32, 32, 3), np.uint8), "frames.h5.*empty"),  # empty file
-        ("logmel", np.zeros((9, 51, 40), np.float32), "logmel.h5"),  # wrong mel count
+        ("logmel", np.zeros((9, 51), np.float32), "logmel.h5"),  # no mel axis
     ],
-    ids=["row-count", "frame-shape", "empty", "mel-count"],
+    ids=["row-count", "frame-shape", "empty", "mel-shape"],
 )
 def test_bad_store_names_the_file(files, name, data, match):
     _rewrite(getattr(files, name), name, data)
@@ -110,3 +110,26 @@ def test_loader_with_workers(files):
     loader = make_loader(open_training_data(files), batch_size=2, seed=0, workers=1, pin_memory=False)
     batches = list(loader)
     assert len(batches) == 3 and batches[0]["frames"].shape == (2, 32, 32, 3)
+
+
+def test_rows_are_read_in_the_order_asked_with_repeats(tmp_path):
+    import h5py
+
+    from msl_core.store import read_rows
+
+    values = np.arange(20 * 3, dtype=np.float32).reshape(20, 3)
+    with h5py.File(tmp_path / "s.h5", "w") as h5:
+        h5.create_dataset("x", data=values, chunks=(1, 3))
+    with h5py.File(tmp_path / "s.h5", "r") as h5:
+        rows = [7, 3, 4, 5, 19, 3, 0]
+        np.testing.assert_array_equal(read_rows(h5["x"], rows), values[rows])
+        assert read_rows(h5["x"], []).shape == (0, 3)
+
+
+def test_a_store_of_another_front_end_is_refused(tmp_path):
+    from msl_core.training.data import check_front_end
+
+    files = write_synthetic_inputs(tmp_path / "d", n=6)
+    check_front_end(files.logmel, "resnet18")
+    with pytest.raises(BadInput, match="librosa front end.*efficientat_mn04 reads the efficientat one"):
+        check_front_end(files.logmel, "efficientat_mn04")

@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from msl_core.errors import BadInput
+from msl_core.store import read_rows
 
 
 @dataclass(frozen=True)
@@ -175,14 +176,11 @@ class BatchReader(Dataset):
 
     def __getitem__(self, rows: list[int]) -> dict[str, torch.Tensor]:
         fh, lh, yh = self._open()
-        order = np.argsort(rows)
-        sel = np.asarray(rows)[order]  # h5py needs increasing indices
-        inverse = np.argsort(order)  # back to the sampler's order
         return {
-            "frames": torch.from_numpy(fh["frames"][sel][inverse]),  # (B, H, W, 3) uint8
-            "logmel": torch.from_numpy(lh["logmel"][sel][inverse].astype(np.float32, copy=False)),  # (B, T, 64)
-            "audio": torch.from_numpy(yh["audio"][sel][inverse].astype(np.float32, copy=False)),  # (B, C)
-            "visual": torch.from_numpy(yh["visual"][sel][inverse].astype(np.float32, copy=False)),  # (B, C)
+            "frames": torch.from_numpy(read_rows(fh["frames"], rows)),  # (B, H, W, 3) uint8
+            "logmel": torch.from_numpy(read_rows(lh["logmel"], rows).astype(np.float32, copy=False)),  # (B, T, F)
+            "audio": torch.from_numpy(read_rows(yh["audio"], rows).astype(np.float32, copy=False)),  # (B, C)
+            "visual": torch.from_numpy(read_rows(yh["visual"], rows).astype(np.float32, copy=False)),  # (B, C)
         }
 
     def __getstate__(self) -> dict:
