@@ -103,3 +103,16 @@ def test_config_checks():
         ModelConfig(num_classes=2, categories=("a",))
     cfg = ModelConfig(num_classes=2, categories=("a", "b"))
     assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_a_pretrained_audio_trunk_learns_at_a_tenth_of_the_rate():
+    from msl_core.models import ModelConfig, build_model
+
+    model = build_model(ModelConfig(num_classes=3, audio_backbone="efficientat_mn04"), None, warn_random=False)
+    groups = model.parameter_groups(stage=1, lr=0.01)
+    assert sorted(g["lr"] for g in groups) == pytest.approx([0.001, 0.01])
+    audio = {id(p) for p in model.audio.parameters()}
+    slow = next(g for g in groups if g["lr"] < 0.01)
+    assert {id(p) for p in slow["params"]} == audio
+    reference = build_model(ModelConfig(num_classes=3), None, warn_random=False)
+    assert len(reference.parameter_groups(stage=1, lr=0.01)) == 1

@@ -135,6 +135,10 @@ class EfficientATBackbone(nn.Module):
     keeps the AudioSet statistics (eval mode): small batches of one dataset would overwrite them.
     """
 
+    # Fine-tuned at a tenth of the learning rate, as the reference's original version trained its pretrained
+    # backbones at 1e-4 against 1e-3 for the new heads (method.md §4); at the full rate SGD blows the trunk up.
+    lr_scale = 0.1
+
     def __init__(self, features: nn.Sequential) -> None:
         super().__init__()
         self.features = features

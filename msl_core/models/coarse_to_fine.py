@@ -130,6 +130,15 @@ class CoarseToFine(nn.Module):
         skip = () if stage == 2 else ("audio_proj.", "visual_proj.")
         return [p for n, p in self.named_parameters() if p.requires_grad and not n.startswith(skip)]
 
+    def parameter_groups(self, stage: int, lr: float) -> list[dict]:
+        """Optimiser groups of a stage: a backbone with an `lr_scale` (a pretrained trunk) learns at lr × scale."""
+        scaled = {id(p): m.lr_scale for m in (self.vision, self.audio) if hasattr(m, "lr_scale")
+                  for p in m.parameters()}
+        groups: dict[float, list[nn.Parameter]] = {}
+        for p in self.stage_parameters(stage):
+            groups.setdefault(scaled.get(id(p), 1.0), []).append(p)
+        return [{"params": params, "lr": lr * scale} for scale, params in groups.items()]
+
     def prepare_frames(self, frames: Tensor) -> Tensor:
         """uint8 (N, H, W, 3) RGB on any device → normalised float (N, 3, H, W), channels-last memory."""
         x = frames.permute(0, 3, 1, 2).float().div_(255.0)

@@ -122,7 +122,7 @@ def init_model(model_cfg: ModelConfig, train_cfg: TrainConfig, vision_weights: s
 
 
 def make_optimizer(model: CoarseToFine, cfg: TrainConfig) -> torch.optim.SGD:
-    return torch.optim.SGD(model.stage_parameters(cfg.stage), lr=cfg.lr, momentum=cfg.momentum,
+    return torch.optim.SGD(model.parameter_groups(cfg.stage, cfg.lr), lr=cfg.lr, momentum=cfg.momentum,
                            weight_decay=cfg.weight_decay)
 
 
