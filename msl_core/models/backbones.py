@@ -69,7 +69,18 @@ def load_resnet18_imagenet(backbone: ResNetBackbone, path: str | Path) -> None:
     load_strict(backbone, state, path, what="torchvision resnet18 (without fc)")
 
 
-class MobileNetBackbone(nn.Module):
+class KeepsBatchNormStatistics(nn.Module):
+    """A pretrained trunk whose batch-norm statistics stay as released (eval mode) in every mode of the module."""
+
+    def train(self, mode: bool = True) -> KeepsBatchNormStatistics:
+        super().train(mode)
+        for m in self.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.eval()
+        return self
+
+
+class MobileNetBackbone(KeepsBatchNormStatistics):
     """The converted ImageNet MobileNetV2 (msl_core.models.mobilenet_v2), last stage dilated: 256 → 1280×16×16.
 
     Its batch-norm layers hold the tflite model's folded constants, so they stay in eval mode in every mode of
@@ -86,13 +97,6 @@ class MobileNetBackbone(nn.Module):
     def stages(self) -> list[nn.Module]:
         body = getattr(self.features, "features", self.features)
         return list(body.children())
-
-    def train(self, mode: bool = True) -> MobileNetBackbone:
-        super().train(mode)
-        for m in self.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                m.eval()
-        return self
 
     def forward(self, x: Tensor) -> Tensor:
         return self.features(x)  # (N, 1280, H/16, W/16)
@@ -126,7 +130,7 @@ def build_vision_backbone(name: str, weights: str | Path | None, *, warn_random:
     raise ConfigError("datasets.<ds>.vision_backbone", f"'{name}' is not one of {VISION_BACKBONES}")
 
 
-class EfficientATBackbone(nn.Module):
+class EfficientATBackbone(KeepsBatchNormStatistics):
     """The AudioSet-pretrained EfficientAT MobileNetV3 trunk (`teachers.efficientat`) as the audio backbone — the
     reference's original version also started its audio network from its AudioSet tagger (method.md §3.2).
 
@@ -147,13 +151,6 @@ class EfficientATBackbone(nn.Module):
     @property
     def stages(self) -> list[nn.Module]:
         return list(self.features.children())
-
-    def train(self, mode: bool = True) -> EfficientATBackbone:
-        super().train(mode)
-        for m in self.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                m.eval()
-        return self
 
     def forward(self, x: Tensor) -> Tensor:
         return self.features(x.transpose(2, 3)).transpose(2, 3)  # the trunk reads (mel, time)
