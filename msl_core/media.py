@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +27,28 @@ class MediaInfo:
     height: int | None = None
 
 
+_ALIASES: tempfile.TemporaryDirectory | None = None
+
+
+def ffmpeg_name(path: str | Path) -> str:
+    """`path` as ffmpeg-python can pass it: a file name that is not valid UTF-8 (ffmpeg-python cannot encode it)
+    is reached through an ASCII-named symbolic link in a private folder that lives as long as the process."""
+    global _ALIASES
+    name = str(path)
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        pass
+    if _ALIASES is None:
+        _ALIASES = tempfile.TemporaryDirectory(prefix="msl-names-")
+    digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:16]
+    alias = Path(_ALIASES.name) / f"{digest}{Path(os.fsencode(name).decode('ascii', 'replace')).suffix}"
+    if not alias.is_symlink():
+        os.symlink(os.path.abspath(os.fsencode(name)), os.fsencode(alias))
+    return str(alias)
+
+
 def _ffmpeg_error(exc: ffmpeg.Error) -> str:
     text = (exc.stderr or b"").decode(errors="replace").strip().splitlines()
     return text[-1] if text else "ffmpeg failed"
@@ -43,7 +68,7 @@ def probe(path: str | Path) -> MediaInfo:
     if not path.is_file():
         raise BadInput(path, "file not found")
     try:
-        info = ffmpeg.probe(str(path))
+        info = ffmpeg.probe(ffmpeg_name(path))
     except ffmpeg.Error as exc:
         raise BadInput(path, f"unreadable media ({_ffmpeg_error(exc)})") from exc
     container = info.get("format", {})
@@ -67,7 +92,7 @@ def decodable_seconds(path: str | Path) -> tuple[float | None, float | None]:
     """Seconds of video and of audio that can actually be read, not what the header says: the video's packets at
     its frame rate (demuxed, not decoded) and the decoded audio. A file cut mid-stream has fewer of either."""
     try:
-        info = ffmpeg.probe(str(path), count_packets=None, select_streams="v:0",
+        info = ffmpeg.probe(ffmpeg_name(path), count_packets=None, select_streams="v:0",
                             show_entries="stream=nb_read_packets,avg_frame_rate,r_frame_rate")
     except ffmpeg.Error as exc:
         raise BadInput(path, f"unreadable media ({_ffmpeg_error(exc)})") from exc
@@ -115,7 +140,8 @@ def read_frames(
     Frame k is the picture shown at start_s + k/fps (ffmpeg's fps filter, rounding to the nearest frame).
     Still images give one frame.
     """
-    inp = ffmpeg.input(str(path), ss=start_s) if start_s else ffmpeg.input(str(path))
+    name = ffmpeg_name(path)
+    inp = ffmpeg.input(name, ss=start_s) if start_s else ffmpeg.input(name)
     video = inp.video.filter("fps", fps=fps).filter("scale", size, size, flags="bilinear")
     args = {"format": "rawvideo", "pix_fmt": "rgb24"}
     if n_frames is not None:
@@ -129,7 +155,10 @@ def read_frames(
 
 def read_image(path: str | Path, size: int = 256) -> np.ndarray:
     """A still image resized to size×size RGB, uint8 (size, size, 3): cv2 bilinear, as the reference (§1.2)."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    try:  # cv2.imread would need a UTF-8 name: read the bytes, decode them
+        image = cv2.imdecode(np.fromfile(os.fsencode(str(path)), np.uint8), cv2.IMREAD_COLOR)
+    except OSError:
+        image = None
     if image is None:
         raise BadInput(path, "not a readable image" if Path(path).is_file() else "file not found")
     return cv2.cvtColor(cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)
@@ -139,7 +168,8 @@ def decode_audio(
     path: str | Path, sample_rate: int, start_s: float = 0.0, duration_s: float | None = None
 ) -> np.ndarray:
     """Mono float32 waveform resampled by ffmpeg; `BadInput` when there is no audio stream."""
-    inp = ffmpeg.input(str(path), ss=start_s, t=duration_s) if duration_s else ffmpeg.input(str(path), ss=start_s)
+    name = ffmpeg_name(path)
+    inp = ffmpeg.input(name, ss=start_s, t=duration_s) if duration_s else ffmpeg.input(name, ss=start_s)
     out = inp.audio.output("pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=sample_rate)
     try:
         raw, _ = out.run(capture_stdout=True, capture_stderr=True)

@@ -232,3 +232,20 @@ def test_stores_refuse_rows_the_media_cannot_fill(tmp_path):
     with pytest.raises(BadInput, match=r"decoded 2\.0\d s of audio from 0 s, the index expects 3\.00 s"):
         write_logmels(longer, tmp_path / "logmel.h5", LogMelParams())
     assert not (tmp_path / "frames.h5").exists() and not (tmp_path / "logmel.h5").exists()
+
+
+def test_file_names_that_are_not_utf8_still_decode(tmp_path):
+    import os
+
+    import cv2
+
+    from msl_core.media import decode_audio, probe, read_image
+
+    video = make_video(tmp_path / "v.mp4", COLOURS[:2], audio=tone(2.0))
+    odd = os.fsdecode(os.fsencode(str(tmp_path)) + b"/caf\xe9.mp4")  # Latin-1 bytes, as an old camera writes them
+    os.rename(video, os.fsencode(odd))
+    assert probe(odd).audio_duration == pytest.approx(2.0, abs=0.1)
+    assert decode_audio(odd, 8000).size == pytest.approx(16000, abs=800)
+    image = os.fsdecode(os.fsencode(str(tmp_path)) + b"/\xe9t\xe9.png")
+    cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))[1].tofile(os.fsencode(image))
+    assert read_image(image, 16).shape == (16, 16, 3)
