@@ -42,12 +42,14 @@ def load_manifest(path: str | Path) -> pd.DataFrame:
     for column in MANIFEST_COLUMNS:
         if column not in frame:
             frame[column] = ""
-    bad_split = sorted(set(frame["split"]) - set(SPLITS))
+    bad_split = [f"row {row}: {value!r}" for row, value in enumerate(frame["split"], start=2) if value not in SPLITS]
     if bad_split:
-        raise BadInput(path, f"unknown split value(s) {bad_split}; expected one of {SPLITS}")
-    duplicated = frame["clip_id"][frame["clip_id"].duplicated()].tolist()
+        raise BadInput(path, f"column split: unknown value(s) at {', '.join(bad_split[:5])}; expected one of {SPLITS}")
+    repeated = frame["clip_id"].duplicated(keep=False).to_numpy()
+    duplicated = [f"row {row}: {value!r}" for row, (value, again) in enumerate(zip(frame["clip_id"], repeated), start=2)
+                  if again]
     if duplicated:
-        raise BadInput(path, f"duplicate clip_id(s) {duplicated[:5]}")
+        raise BadInput(path, f"column clip_id: duplicate id(s) at {', '.join(duplicated[:6])}")
     for column in ("video_path", "image_path", "audio_path"):
         frame[column] = [_resolve(p, path.parent) for p in frame[column]]
     neither = frame[(frame["video_path"] == "") & ((frame["image_path"] == "") | (frame["audio_path"] == ""))]

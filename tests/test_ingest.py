@@ -155,10 +155,13 @@ def test_one_pass_names_every_bad_clip(tmp_path):
 
 def test_manifest_errors_name_the_problem(tmp_path):
     bad = manifest_file(tmp_path, [{"clip_id": "a", "video_path": "a.mp4", "split": "training"}])
-    with pytest.raises(BadInput, match="unknown split"):
+    with pytest.raises(BadInput, match=r"column split: unknown value\(s\) at row 2: 'training'"):
         load_manifest(bad)
     with pytest.raises(BadInput, match="manifest not found"):
         load_manifest(tmp_path / "nope.csv")
+    twice = manifest_file(tmp_path, [{"clip_id": "a", "video_path": "a.mp4", "split": "train"}] * 2)
+    with pytest.raises(BadInput, match="column clip_id: duplicate id\\(s\\) at row 2: 'a', row 3: 'a'"):
+        load_manifest(twice)
     bad = manifest_file(tmp_path, [{"clip_id": "a", "video_path": "a.mp4", "split": "train", "start_s": "abc"}])
     with pytest.raises(BadInput, match=r"row 2, column start_s: 'abc' is not a number"):
         load_manifest(bad)
