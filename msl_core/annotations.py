@@ -173,6 +173,7 @@ def _flickr_coco(ids: list[str], boxes_by_id: dict[str, np.ndarray], source: str
             bbox = [xmin - 1.0, ymin - 1.0, xmax - xmin, ymax - ymin]
             annotations.append(_annotation(len(annotations) + 1, image_id, FLICKR_CATEGORY["id"], bbox))
     coco = _coco(images, annotations, [FLICKR_CATEGORY], source, missing, n_split=len(ids))
+    coco["info"]["ground_truth"] = "consensus"  # several annotators' boxes: scored by agreement (§5.2)
     return Conversion(coco, missing)
 
 

@@ -9,6 +9,7 @@ import click
 
 from msl_core import annotations as ann
 from msl_core import evaluation as ev
+from msl_core import protocols
 
 _PATH = click.Path(path_type=Path)
 _EXISTING = click.Path(exists=True, path_type=Path)
@@ -31,7 +32,8 @@ def convert_annotations(fmt, gtdata, split, xml_dir, normav, tags, out) -> None:
 
 @click.command("evaluate")
 @click.option("--annotations", type=_EXISTING, required=True, help="COCO test annotations.")
-@click.option("--protocol", type=click.Choice(ev.PROTOCOLS), required=True)
+@click.option("--protocol", type=click.Choice([*ev.PROTOCOLS, *protocols.PROTOCOLS]), required=True,
+              help="Reference protocols (flickr, audioset-instrument, multi-source) or the field's (README: Protocols).")
 @click.option("--maps", type=_EXISTING, help="maps.h5 from `localize` (scores stage2 and cam).")
 @click.option("--baseline", "baselines", type=click.Choice(ev.BASELINES), multiple=True,
               help="Map-free baseline(s) to score; repeatable.")
@@ -49,6 +51,12 @@ def evaluate(annotations, protocol, maps, baselines, out, threshold, success_cio
     """Score maps and/or baselines on COCO annotations; writes metrics.json and prints the headline numbers."""
     if maps is None and not baselines:
         raise click.UsageError("give --maps or at least one --baseline")
+    if protocol in protocols.PROTOCOLS:
+        numbers = protocols.evaluate_protocol(protocol, annotations, maps, baselines, allow_missing_maps)
+        protocols.write_protocol_metrics(numbers, out)
+        skip = ("methods", "definition", "excluded", "missing")
+        click.echo(json.dumps({k: v for k, v in numbers.items() if k not in skip}, indent=1))
+        return
     settings = ev.EvalSettings(protocol, threshold, success_ciou, centre_sigma, allow_missing_maps)
     numbers = ev.run_evaluation(annotations, settings, out, maps=maps, baselines=baselines,
                                 heatmaps=heatmaps, per_class=per_class, frames=frames)
