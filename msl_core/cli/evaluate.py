@@ -17,15 +17,19 @@ _EXISTING = click.Path(exists=True, path_type=Path)
 
 @click.command("convert-annotations")
 @click.option("--format", "fmt", type=click.Choice(ann.FORMATS), required=True, help="Source annotation format.")
-@click.option("--gtdata", type=_EXISTING, help="flickr-gtdata: the reference gtdata.pkl.")
-@click.option("--split", type=_EXISTING, help="Split file (gtest.txt); required for flickr-gtdata, optional for XML.")
+@click.option("--gtdata", type=_EXISTING,
+              help="flickr-gtdata: the reference gtdata.pkl; slavc-extended: the vggss.json-style box file.")
+@click.option("--source", type=_EXISTING,
+              help="vggss: vggss.json; slavc-extended: *_test_plus_silent.csv; is3 / avsbench-box: the box list JSON.")
+@click.option("--split", type=_EXISTING,
+              help="Split file (gtest.txt; ids before the first dot); required for flickr-gtdata, optional otherwise.")
 @click.option("--xml-dir", type=_EXISTING, help="flickr-xml: folder of <id>.xml files.")
 @click.option("--normav", type=_EXISTING, help="audioset-instrument: the reference normav.json.")
 @click.option("--tags", type=_EXISTING, help="audioset-instrument: {video_id: tags} pickle (clip order).")
 @click.option("--out", type=_PATH, required=True, help="COCO JSON to write.")
-def convert_annotations(fmt, gtdata, split, xml_dir, normav, tags, out) -> None:
+def convert_annotations(fmt, gtdata, source, split, xml_dir, normav, tags, out) -> None:
     """Convert distributed test annotations to COCO; prints the items written and the split ids not found."""
-    conversion = ann.convert(fmt, gtdata=gtdata, split=split, xml_dir=xml_dir, normav=normav, tags=tags)
+    conversion = ann.convert(fmt, gtdata=gtdata, split=split, xml_dir=xml_dir, normav=normav, tags=tags, source=source)
     ann.write_coco(conversion, out)
     click.echo(f"{out}: {conversion.summary()}")
 

@@ -29,7 +29,7 @@ def open_source(annotations: str | Path, maps: str | Path | None, baselines: Seq
     itemset = load_protocol_items(annotations, GRID)
     source = MapSource(itemset, GRID, maps, baselines, allow_missing)
     book = {"missing": itemset.missing, "n_missing": len(itemset.missing),
-            "excluded": source.excluded, "not_scored": {"no_boxes": itemset.not_scored}}
+            "excluded": itemset.excluded + source.excluded, "not_scored": {"no_boxes": itemset.not_scored}}
     return source, book
 
 

@@ -51,6 +51,7 @@ class ItemSet:
     missing: list[str]
     not_scored: int  # positives without any sounding box (nothing to localise)
     supercategories: dict[str, str] = field(default_factory=dict)
+    excluded: list[dict] = field(default_factory=list)  # {id, reason}: reported in metrics.json
 
 
 def load_protocol_items(annotations: str | Path, grid: int) -> ItemSet:
@@ -58,7 +59,7 @@ def load_protocol_items(annotations: str | Path, grid: int) -> ItemSet:
     coco = load_coco(annotations)
     names = {c["id"]: c["name"] for c in coco.dataset["categories"]}
     supercategories = {c["name"]: str(c.get("supercategory") or "") for c in coco.dataset["categories"]}
-    items, not_scored = [], 0
+    items, not_scored, excluded = [], 0, []
     for image in sorted(coco.dataset["images"], key=lambda im: (str(im["clip_id"]), int(im["second"]))):
         negative = image.get("negative")
         if negative is not None and negative not in NEGATIVE_KINDS:
@@ -69,14 +70,18 @@ def load_protocol_items(annotations: str | Path, grid: int) -> ItemSet:
         if negative is None and not boxes:
             not_scored += 1
             continue
+        key = f"{image['clip_id']}/{int(image['second'])}"
+        if boxes and not metrics.union_map(np.concatenate(list(boxes.values())), grid).any():
+            excluded.append({"id": key, "reason": f"boxes cover no pixel of the {grid}x{grid} grid"})
+            continue
         silent = tuple(sorted({names[o["category_id"]] for o in image.get("silent_objects", [])} - set(boxes)))
         group = image.get("group")
-        items.append(ProtocolItem(f"{image['clip_id']}/{int(image['second'])}", boxes, negative,
+        items.append(ProtocolItem(key, boxes, negative,
                                   None if group is None else str(group), silent))
     if not items:
         raise BadInput(annotations, "no item to score")
     consensus = coco.dataset.get("info", {}).get("ground_truth") == "consensus"
-    return ItemSet(items, consensus, missing_ids(coco), not_scored, supercategories)
+    return ItemSet(items, consensus, missing_ids(coco), not_scored, supercategories, excluded)
 
 
 class MapSource:
