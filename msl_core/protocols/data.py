@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 from msl_core import metrics
@@ -24,6 +25,8 @@ from msl_core.evaluation import BASELINES, MapFile, class_index, grid_boxes, loa
 
 NEGATIVE_KINDS = ("silence", "noise", "offscreen")
 CHUNK = 64  # items upsampled at once: bounds memory at 64·grid² floats
+OBJECT_PRIOR = "object_prior"
+PRIOR_TOP_K = 3  # proposals whose union is the object-prior map
 
 
 @dataclass
@@ -87,8 +90,9 @@ def load_protocol_items(annotations: str | Path, grid: int) -> ItemSet:
 class MapSource:
     """Maps of every method for the items, upsampled (bilinear) to the protocol's grid on demand, in chunks.
 
-    Methods: the maps of maps.h5 (`stage2`, `cam`) and the map-free baselines; a baseline's raw map, class maps and
-    normalised map are all the same map.
+    Methods: the maps of maps.h5 (`stage2`, `cam`), the map-free baselines and, given proposals.h5, the object prior
+    (the union of each frame's PRIOR_TOP_K highest-scoring class-agnostic proposals: what an object detector alone
+    earns). A baseline's raw map, class maps and normalised map are all the same map.
     """
 
     def __init__(self, itemset: ItemSet, grid: int, maps: str | Path | None, baselines: Sequence[str],
@@ -107,6 +111,12 @@ class MapSource:
         self.items = itemset.items
         self.consensus = itemset.consensus
         self.prior = metrics.centre_prior(grid, centre_sigma).astype(np.float32)
+        self.object_prior: np.ndarray | None = None  # (n, grid, grid) bool, set by `add_object_prior`
+
+    def add_object_prior(self, proposals: str | Path) -> None:
+        """Score the object prior too: proposals.h5 rows are found through maps.h5's `row` (index row) dataset."""
+        self.object_prior = object_prior_maps(proposals, self.path, [it.key for it in self.items], self.grid)
+        self.baselines.append(OBJECT_PRIOR)
 
     @property
     def methods(self) -> list[str]:
@@ -146,6 +156,8 @@ class MapSource:
             return np.ones((len(rows), self.grid, self.grid), dtype=np.float32)
         if method == "centre":
             return np.broadcast_to(self.prior, (len(rows), self.grid, self.grid))
+        if method == OBJECT_PRIOR:
+            return self.object_prior[rows].astype(np.float32)
         return metrics.upsample(read(), self.grid)
 
     def ground_truth(self, index: int, category: str | None = None) -> np.ndarray:
@@ -160,3 +172,22 @@ class MapSource:
 def chunks(indices: Sequence) -> Iterator[list]:
     for start in range(0, len(indices), CHUNK):
         yield list(indices[start : start + CHUNK])
+
+
+def object_prior_maps(proposals: str | Path, maps: str | Path, keys: list[str], grid: int) -> np.ndarray:
+    """(len(keys), grid, grid) bool: union of the top PRIOR_TOP_K proposals (normalised [x1, y1, x2, y2]) per item."""
+    with h5py.File(maps, "r") as h5:
+        if "row" not in h5:
+            raise BadInput(maps, "no 'row' dataset: cannot find the items' proposals")
+        clips = [c.decode() if isinstance(c, bytes) else str(c) for c in h5["clip_id"][()]]
+        row_of = {f"{c}/{int(s)}": int(r) for c, s, r in zip(clips, h5["second"][()], h5["row"][()])}
+    with h5py.File(proposals, "r") as h5:
+        boxes, scores = h5["boxes"][()], h5["scores"][()]  # (N, K, 4), (N, K)
+    out = np.zeros((len(keys), grid, grid), dtype=bool)
+    for i, key in enumerate(keys):
+        row = row_of[key]
+        top = np.argsort(-scores[row])[:PRIOR_TOP_K]
+        kept = boxes[row, top][scores[row, top] > 0] * grid  # (k, 4) grid pixels, corners
+        if len(kept):
+            out[i] = metrics.box_masks(np.c_[kept[:, :2], kept[:, 2:] - kept[:, :2]], grid).any(axis=0)
+    return out

@@ -30,7 +30,8 @@ class Protocol:
     measures: str
     used_by: str
     threshold_rule: str
-    needs: tuple[str, ...] = ()  # subset of: negatives, groups, class_maps, raw, silent
+    needs: tuple[str, ...] = ()  # subset of: negatives, groups, silent
+    headline: tuple[str, ...] = ("success_rate", "auc")  # the numbers of the protocols table
 
     grid = GRID
 
@@ -69,7 +70,11 @@ def positive_cious(source: MapSource, method: str, rows: list[int],
 
 
 def _positives(source: MapSource) -> list[int]:
-    return [i for i, item in enumerate(source.items) if item.positive]
+    """Positives scored by the non-interactive protocols: interactive items (IS3's, the demo's solo probes) are
+    IS3's own test and stay out when the set also has ordinary positives."""
+    positives = [i for i, item in enumerate(source.items) if item.positive]
+    ordinary = [i for i in positives if not source.items[i].group]
+    return ordinary or positives
 
 
 def _negatives(source: MapSource) -> list[int]:
@@ -220,20 +225,22 @@ PROTOCOLS: dict[str, Protocol] = {
                 "min-max map ≥ its median (top 50 %)", rule="ge"),
         Extended("slavc-extended", "AP and max-F1 over positives and negatives; success/AUC of the positives",
                  "SLAVC, and papers testing on its extended Flickr / VGG-SS",
-                 "confidence = mean of the raw map's top quarter; all-point AP; positives ≥ median", ("negatives",)),
+                 "confidence = mean of the raw map's top quarter; all-point AP; positives ≥ median", ("negatives",),
+                 ("ap", "max_f1", "success_rate")),
         Extended("slavc-extended-code", "as slavc-extended, AP and max-F1 as SLAVC's released code integrates them",
                  "SLAVC (released code)", "as slavc-extended; AP over ⌈N/200⌉-spaced thresholds, F1 over deciles",
-                 ("negatives",), legacy=True),
+                 ("negatives",), ("ap", "max_f1"), legacy=True),
         Interactive("is3", "IIoU / IAUC: a frame counts only if all its sounds are localised", "IS3 (SSL-Align)",
-                    "min-max map > its median (strict)", ("groups",)),
+                    "min-max map > its median (strict)", ("groups",), ("iiou", "iauc")),
         ClassAware("dsol", "class-averaged cIoU success at 0.3, AUC; NSA of silent classes", "DSOL, CSOL",
-                   "class map > 0.2·max; NSA: silent class map ≤ 0.2", ("silent",)),
+                   "class map > 0.2·max; NSA: silent class map ≤ 0.2", ("silent",), ("success_rate", "auc", "nsa")),
         ClassAware("dsol-code", "as dsol, with DSOL's released eval.py thresholds", "DSOL (released code)",
-                   "class map > 0.5·max; NSA over every non-sounding class, map ≤ 0.2", relative=0.5,
+                   "class map > 0.5·max; NSA over every non-sounding class, map ≤ 0.2", (), ("success_rate", "nsa"),
+                   relative=0.5,
                    silent_scope="all"),
         ClassAware("tvsl", "mean class-aware cIoU (T-VSL's \"CIoU\") and AUC", "T-VSL",
-                   "class map > 0.2·max", success_at=None),
+                   "class map > 0.2·max", (), ("mean_ciou", "auc"), success_at=None),
         Quietness("pia", "share of the image lit under silence, noise, off-screen audio (lower is better)",
-                  "negative-audio tests (SLAVC, IS3 silence/noise)", "raw map > 0.5", ("negatives",)),
+                  "negative-audio tests (SLAVC, IS3 silence/noise)", "raw map > 0.5", ("negatives",), ("pia",)),
     )
 }

@@ -34,7 +34,7 @@ def _raw_data_keys(dataset):
 def final_targets():
     """The default targets: the built-in scenes plus every user dataset whose raw data is configured."""
     ready = [name for name in RAW_DATASETS if all(_raw_data_keys(name).values())]
-    outputs = ("ciou.txt", "labels_report.md", "proposals.h5")
+    outputs = ("ciou.txt", "protocols.md", "labels_report.md", "proposals.h5")
     return [f"results/{name}/{output}" for name in SCENES + ready for output in outputs]
 
 
@@ -231,6 +231,17 @@ def annotation_sources(wildcards):
 
 def annotation_format(wildcards):
     return dataset_config(wildcards.dataset)["annotations"]["format"]
+
+
+def protocol_annotations(wildcards):
+    """The protocols table scores the built-in scenes' probe clips too (negatives, interactive items)."""
+    if wildcards.dataset in SCENES:
+        return f"results/{wildcards.dataset}/annotations/protocols.json"
+    return f"results/{wildcards.dataset}/annotations/test.json"
+
+
+def protocol_baselines(wildcards):
+    return list(config["evaluate"]["baselines"])
 
 
 def evaluation_settings(wildcards):
