@@ -21,7 +21,6 @@ from msl_core.manifest import MANIFEST_COLUMNS
 from msl_core.scenes.audio import mix_scene
 from msl_core.scenes.compose import Scene, object_boxes, render_frame, sample_scene
 from msl_core.scenes.config import ScenesConfig
-from msl_core.scenes.probes import Probe, plan_probes, probe_images, probe_soundtrack
 from msl_core.scenes.groundtruth import (
     OBJECT_COLUMNS,
     SPLITS,
@@ -30,6 +29,7 @@ from msl_core.scenes.groundtruth import (
     manifest_row,
     object_rows,
 )
+from msl_core.scenes.probes import Probe, plan_probes, probe_images, probe_soundtrack
 from msl_core.scenes.render import write_video
 from msl_core.scenes.stamps import (
     Stamp,
