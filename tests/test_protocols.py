@@ -226,3 +226,27 @@ def test_msl_evaluate_protocol_command(tmp_path):
     assert result.exit_code == 0, result.output
     numbers = json.loads(out.read_text())
     assert numbers["iiou"] == 1.0 and numbers["n_items"] == 2 and set(numbers["methods"]) == {"stage2", "centre"}
+
+
+def test_another_models_npy_maps_scored_through_docs_script(tmp_path):
+    # A VGG-SS positive (box: left half) and an off-screen negative of SLAVC's list. The foreign model's raw map
+    # for the positive is 3 on the left half, −1 elsewhere (min-max: exactly its box, cIoU 1, confidence 3); for
+    # the negative a flat −1 (confidence −1). One threshold separates them: AP = max-F1 = 1.
+    import subprocess
+    import sys
+
+    from msl_core.annotations import convert, write_coco
+
+    (tmp_path / "vggss.json").write_text(json.dumps([{"file": "v1_000010", "class": "dog", "bbox": [[0, 0, 0.5, 1]]}]))
+    (tmp_path / "plus_silent.csv").write_text("video,audio,label\nv1_000010,v1_000010,dog\nv2_000020,v3_000030,non-sounding\n")
+    ann = write_coco(convert("slavc-extended", source=tmp_path / "plus_silent.csv", gtdata=tmp_path / "vggss.json"),
+                     tmp_path / "coco.json")
+    heat = tmp_path / "heat"
+    heat.mkdir()
+    np.save(heat / "v1_000010.npy", band(0, 112, 3.0, -1.0))
+    np.save(heat / "v2_000020@v3_000030.npy", np.full((G, G), -1.0, dtype=np.float32))
+    script = Path(__file__).resolve().parents[1] / "docs" / "maps_from_npy.py"
+    subprocess.run([sys.executable, str(script), str(heat), str(tmp_path / "maps.h5")], check=True)
+    out = evaluate_protocol("slavc-extended", ann, tmp_path / "maps.h5")
+    assert (out["n_items"], out["n_negatives"]) == (1, 1)
+    assert out["mean_ciou"] == 1.0 and out["ap"] == 1.0 and out["max_f1"] == 1.0
