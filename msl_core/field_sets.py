@@ -36,11 +36,7 @@ def vggss(source: str | Path, split: str | Path | None = None) -> Conversion:
     boxes, classes = read_vggss(source)
     ids = read_split(split) if split is not None else sorted(boxes)
     writer = _Writer(f"vggss:{Path(source).name}")
-    for clip in ids:
-        if clip not in boxes:
-            writer.missing.append(clip)
-            continue
-        writer.add(clip, 0, [(classes[clip], SIZE * b) for b in boxes[clip]])
+    writer.add_vggss(ids, boxes, classes)
     return writer.done(n_split=len(ids))
 
 
@@ -54,11 +50,7 @@ def slavc_extended(source: str | Path, gtdata: str | Path | None, split: str | P
         raise BadInput(source, f"{len(positives)} sounding item(s) need their boxes: give --gtdata (vggss.json)")
     boxes, classes = read_vggss(gtdata) if gtdata is not None else ({}, {})
     writer = _Writer(f"slavc-extended:{source.name}")
-    for video in positives:
-        if video not in boxes:
-            writer.missing.append(video)
-            continue
-        writer.add(video, 0, [(classes[video], SIZE * b) for b in boxes[video]])
+    writer.add_vggss(positives, boxes, classes)
     for video, audio, label in rows:
         if label == NON_SOUNDING:
             writer.add(video if audio == video else f"{video}@{audio}", 0, [], negative="offscreen")
@@ -142,6 +134,14 @@ class _Writer:
             category = self.categories.setdefault(name, len(self.categories) + 1)
             bbox = [x1, y1, x2 - x1, y2 - y1]
             self.annotations.append(coco_annotation(len(self.annotations) + 1, image_id, category, bbox))
+
+    def add_vggss(self, ids: list[str], boxes: dict[str, list[np.ndarray]], classes: dict[str, str]) -> None:
+        """Items with `vggss.json` boxes (normalised corners → pixels); ids without boxes are listed as missing."""
+        for clip in ids:
+            if clip not in boxes:
+                self.missing.append(clip)
+                continue
+            self.add(clip, 0, [(classes[clip], SIZE * b) for b in boxes[clip]])
 
     def done(self, n_split: int) -> Conversion:
         categories = [{"id": i, "name": n, "supercategory": ""} for n, i in self.categories.items()]
