@@ -250,3 +250,19 @@ def test_another_models_npy_maps_scored_through_docs_script(tmp_path):
     out = evaluate_protocol("slavc-extended", ann, tmp_path / "maps.h5")
     assert (out["n_items"], out["n_negatives"]) == (1, 1)
     assert out["mean_ciou"] == 1.0 and out["ap"] == 1.0 and out["max_f1"] == 1.0
+
+
+def test_table_marks_methods_without_raw_or_class_maps(tmp_path):
+    # A maps file with only normalised maps: the raw- and class-map protocols cannot score stage2 (n/a, with the
+    # reason), the baselines still can; protocols whose items are absent are listed as not applicable.
+    from msl_core.protocols.table import protocol_table, to_markdown
+
+    ann = write_coco(tmp_path / "a.json", [{"clip": "p1", "boxes": [("A", cols(0, 112))]},
+                                           {"clip": "s1", "negative": "silence"}])
+    maps = write_maps(tmp_path / "m.h5", ["p1", "s1"], stage2=np.stack([band(0, 112), band(0, 0)]))
+    table = protocol_table(ann, maps, ["all_ones"])
+    assert table["protocols"]["pia"]["methods"]["stage2"] == {"not_scored": "no raw maps for stage2"}
+    assert table["protocols"]["pia"]["methods"]["all_ones"]["pia"] == 1.0
+    assert table["protocols"]["tvsl"]["methods"]["stage2"] == {"not_scored": "no class maps for stage2"}
+    assert table["not_applicable"] == {"is3": "no interactive groups", "dsol": "no silent objects"}
+    assert "| pia | pia | n/a | 1.000 (n=1) |" in to_markdown(table)

@@ -56,6 +56,8 @@ def evaluate(annotations, protocol, maps, baselines, out, threshold, success_cio
     if maps is None and not baselines:
         raise click.UsageError("give --maps or at least one --baseline")
     if protocol in protocols.PROTOCOLS:
+        if threshold is not None:
+            raise click.UsageError(f"--threshold: the {protocol} protocol fixes its thresholds (README: Protocols)")
         numbers = protocols.evaluate_protocol(protocol, annotations, maps, baselines, allow_missing_maps)
         protocols.write_protocol_metrics(numbers, out)
         skip = ("methods", "definition", "excluded", "missing")

@@ -11,6 +11,7 @@ NeurIPS 2022) `EvaluatorFull`; IS3 (Senocak et al., ICCV 2023) `Evaluator_iiou`;
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +34,7 @@ class Protocol:
     needs: tuple[str, ...] = ()  # subset of: negatives, groups, silent
     headline: tuple[str, ...] = ("success_rate", "auc")  # the numbers of the protocols table
 
-    grid = GRID
+    grid: ClassVar[int] = GRID
 
     def missing(self, source: MapSource) -> str | None:
         """Why this protocol cannot score these items (None when it can)."""
@@ -49,8 +50,15 @@ class Protocol:
                 return verdict
         return None
 
+    maps: ClassVar[tuple[str, ...]] = ()  # map kinds beyond the normalised one: raw, class
+
     def score(self, source: MapSource, method: str) -> dict:
         raise NotImplementedError
+
+    def lacks(self, source: MapSource, method: str) -> str | None:
+        """Why `method` cannot be scored (a maps file without `<method>_raw` / `<method>_class`), else None."""
+        absent = [kind for kind in self.maps if not source.has(method, kind)]
+        return f"no {' or '.join(absent)} maps for {method}" if absent else None
 
     def describe(self) -> dict:
         return {"name": self.name, "measures": self.measures, "used_by": self.used_by,
@@ -103,6 +111,7 @@ class Extended(Protocol):
     """
 
     legacy: bool = False
+    maps = ("raw",)
 
     def score(self, source, method):
         everyone = list(range(len(source.items)))
@@ -157,6 +166,7 @@ class ClassAware(Protocol):
     success_at: float | None = 0.3
     silent_level: float = 0.2
     silent_scope: str = "visible"  # visible: silent objects in view (paper); all: every non-sounding class (code)
+    maps = ("class",)
 
     def score(self, source, method):
         rows = _positives(source)
@@ -205,6 +215,7 @@ class Quietness(Protocol):
     better. Reported per negative kind, beside the positives' success/AUC (EZ-VSL top-half rule)."""
 
     level: float = 0.5
+    maps = ("raw",)
 
     def score(self, source, method):
         rows, negatives = _positives(source), _negatives(source)

@@ -27,12 +27,15 @@ def protocol_table(annotations: str | Path, maps: str | Path, baselines: Sequenc
             skipped[name] = reason
             continue
         table[name] = {"definition": protocol.describe(), "headline": list(protocol.headline),
-                       "methods": {m: protocol.score(source, m) for m in source.methods}}
+                       "methods": {m: {"not_scored": protocol.lacks(source, m)} if protocol.lacks(source, m)
+                                   else protocol.score(source, m) for m in source.methods}}
     return {"protocols": table, "not_applicable": skipped, "methods": source.methods}
 
 
 def cell(numbers: dict, metric: str) -> str:
     value = numbers.get(metric)
+    if "not_scored" in numbers:
+        return "n/a"
     count = numbers.get(COUNT_OF.get(metric, "n_items"), 0)
     if metric in ("ap", "max_f1"):
         count = numbers["n_items"] + numbers["n_negatives"]
