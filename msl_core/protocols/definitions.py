@@ -11,8 +11,8 @@ NeurIPS 2022) `EvaluatorFull`; IS3 (Senocak et al., ICCV 2023) `Evaluator_iiou`;
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
