@@ -174,6 +174,7 @@ def _flickr_coco(ids: list[str], boxes_by_id: dict[str, np.ndarray], source: str
             annotations.append(coco_annotation(len(annotations) + 1, image_id, FLICKR_CATEGORY["id"], bbox))
     coco = coco_dict(images, annotations, [FLICKR_CATEGORY], source, missing, n_split=len(ids))
     coco["info"]["ground_truth"] = "consensus"  # several annotators' boxes: scored by agreement (§5.2)
+    coco["info"]["source_corners"] = "one-based"  # bbox = [xmin − 1, …]: LVS-style code scales xmin itself
     return Conversion(coco, missing)
 
 

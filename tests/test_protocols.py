@@ -266,3 +266,19 @@ def test_table_marks_methods_without_raw_or_class_maps(tmp_path):
     assert table["protocols"]["tvsl"]["methods"]["stage2"] == {"not_scored": "no class maps for stage2"}
     assert table["not_applicable"] == {"is3": "no interactive groups", "dsol": "no silent objects"}
     assert "| pia | pia | n/a | 1.000 (n=1) |" in to_markdown(table)
+
+
+def test_flickr_one_based_corners_as_lvs_code_scales_them(tmp_path):
+    # gtdata box xmin = 1, xmax = 128 (1-based, 256 px), full height; our COCO stores [0, 0, 127, 255]. LVS-style
+    # code: columns int(224·1/256) = 0 … int(224·128/256) − 1 = 111, rows 0 … 223: exactly a 112-column map's top
+    # half (cIoU 1; one annotator, so G = 0.5 inside). Without the shift the box would cover columns 0–110 and
+    # rows 0–222: hit = 0.5·111·223, false positives = 112·224 − 111·223 = 335.
+    images = [{"clip": "f1", "boxes": [("A", [0.0, 0.0, 127.0, 255.0])]}]
+    maps = write_maps(tmp_path / "m.h5", ["f1"], stage2=band(0, 112)[None])
+    for corners, expected in (("one-based", 1.0), (None, 0.5 * 111 * 223 / (0.5 * 111 * 223 + 335))):
+        info = {"ground_truth": "consensus", **({"source_corners": corners} if corners else {})}
+        ann = write_coco(tmp_path / "a.json", [{**images[0]}], info=info)
+        coco = json.loads(ann.read_text())
+        coco["images"][0]["width"] = coco["images"][0]["height"] = 256
+        ann.write_text(json.dumps(coco))
+        assert evaluate_protocol("ezvsl", ann, maps)["mean_ciou"] == pytest.approx(expected)

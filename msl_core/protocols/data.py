@@ -7,6 +7,8 @@ COCO fields beyond the canonical ones (docs/architecture.md):
 - `images[].silent_objects`: visible objects that make no sound (the demo's; DSOL's NSA scores their class maps).
 - `info.ground_truth`: `consensus` for Flickr's several annotators (a pixel is 1 where two boxes agree, method.md
   §5.2); anything else is the binary union of the boxes.
+- `info.source_corners`: `one-based` for Flickr, whose COCO boxes start at xmin − 1: LVS-style code scales the
+  1-based corners themselves (`int(224·xmin/256)` … `int(224·xmax/256)`), so the protocols shift them back by one.
 """
 
 from __future__ import annotations
@@ -63,11 +65,15 @@ def load_protocol_items(annotations: str | Path, grid: int) -> ItemSet:
     names = {c["id"]: c["name"] for c in coco.dataset["categories"]}
     supercategories = {c["name"]: str(c.get("supercategory") or "") for c in coco.dataset["categories"]}
     items, not_scored, excluded = [], 0, []
+    one_based = coco.dataset.get("info", {}).get("source_corners") == "one-based"
     for image in sorted(coco.dataset["images"], key=lambda im: (str(im["clip_id"]), int(im["second"]))):
         negative = image.get("negative")
         if negative is not None and negative not in NEGATIVE_KINDS:
             raise BadInput(annotations, f"image {image['id']}: negative '{negative}' is not one of {NEGATIVE_KINDS}")
-        boxes = grid_boxes(coco.imgToAnns.get(image["id"], []), image, names, grid)
+        anns = coco.imgToAnns.get(image["id"], [])
+        if one_based:
+            anns = [{**a, "bbox": [a["bbox"][0] + 1, a["bbox"][1] + 1, *a["bbox"][2:]]} for a in anns]
+        boxes = grid_boxes(anns, image, names, grid)
         if negative is not None and boxes:
             raise BadInput(annotations, f"image {image['id']} is a '{negative}' negative but has sounding boxes")
         if negative is None and not boxes:
