@@ -159,12 +159,14 @@ def _flickr_coco(ids: list[str], boxes_by_id: dict[str, np.ndarray], source: str
             missing.append(item)
             continue
         image_id = len(images) + 1
-        images.append(_image(image_id, item, 0, FLICKR_SIZE, FLICKR_SIZE))
+        images.append(coco_image(image_id, item, 0, FLICKR_SIZE, FLICKR_SIZE))
         for xmin, ymin, xmax, ymax in boxes_by_id[item]:
             # 1-based inclusive corners → a box whose rasterisation drops the last row/column, as the reference (§5.2).
             bbox = [xmin - 1.0, ymin - 1.0, xmax - xmin, ymax - ymin]
-            annotations.append(_annotation(len(annotations) + 1, image_id, FLICKR_CATEGORY["id"], bbox))
-    coco = _coco(images, annotations, [FLICKR_CATEGORY], source, missing, n_split=len(ids))
+            annotations.append(coco_annotation(len(annotations) + 1, image_id, FLICKR_CATEGORY["id"], bbox))
+    coco = coco_dict(images, annotations, [FLICKR_CATEGORY], source, missing, n_split=len(ids))
+    coco["info"]["ground_truth"] = "consensus"  # several annotators' boxes: scored by agreement (§5.2)
+    coco["info"]["source_corners"] = "one-based"  # bbox = [xmin − 1, …]: LVS-style code scales xmin itself
     return Conversion(coco, missing)
 
 
@@ -200,7 +202,7 @@ def audioset_from_normav(normav: str | Path, tags: str | Path) -> Conversion:
     for im in sorted(source["images"], key=lambda im: int(im["id"])):
         image_id = int(im["id"])
         clip, frame = divmod(image_id, AUDIOSET_FRAMES_PER_CLIP)
-        record = _image(image_id, clip_ids[clip], frame, AUDIOSET_GRID, AUDIOSET_GRID)
+        record = coco_image(image_id, clip_ids[clip], frame, AUDIOSET_GRID, AUDIOSET_GRID)
         record.update(orig_width=int(im.get("width", 0)), orig_height=int(im.get("height", 0)))
         images.append(record)
         known.add(image_id)
@@ -214,13 +216,13 @@ def audioset_from_normav(normav: str | Path, tags: str | Path) -> Conversion:
         if not (0 <= category < tag_matrix.shape[1] and tag_matrix[clip, category] > 0):
             outside_tags += 1
         bbox = [AUDIOSET_GRID * float(v) for v in ann["bbox"]]
-        annotations.append(_annotation(len(annotations) + 1, image_id, category, bbox))
+        annotations.append(coco_annotation(len(annotations) + 1, image_id, category, bbox))
     if outside_tags:
         log.warning("%s: %d box(es) of a class not among their clip's tags", normav, outside_tags)
     annotated = {im["clip_id"] for im in images}
     tagged = [c for c, row in zip(clip_ids, tag_matrix) if row.sum() > 0]
     missing = [c for c in tagged if c not in annotated]
-    coco = _coco(images, annotations, categories, f"normav:{normav.name}", missing, n_split=len(tagged))
+    coco = coco_dict(images, annotations, categories, f"normav:{normav.name}", missing, n_split=len(tagged))
     coco["info"]["boxes_outside_tags"] = outside_tags
     return Conversion(coco, missing)
 
@@ -283,7 +285,7 @@ def missing_ids(coco: COCO) -> list[str]:
     return [str(i) for i in coco.dataset.get("info", {}).get("missing", [])]
 
 
-def _image(image_id: int, clip_id: str, second: int, width: int, height: int) -> dict:
+def coco_image(image_id: int, clip_id: str, second: int, width: int, height: int) -> dict:
     return {
         "id": image_id,
         "file_name": f"{clip_id}/{second:04d}",
@@ -294,7 +296,7 @@ def _image(image_id: int, clip_id: str, second: int, width: int, height: int) ->
     }
 
 
-def _annotation(ann_id: int, image_id: int, category_id: int, bbox: list[float]) -> dict:
+def coco_annotation(ann_id: int, image_id: int, category_id: int, bbox: list[float]) -> dict:
     return {
         "id": ann_id,
         "image_id": image_id,
@@ -305,7 +307,7 @@ def _annotation(ann_id: int, image_id: int, category_id: int, bbox: list[float])
     }
 
 
-def _coco(images, annotations, categories, source: str, missing: list[str], n_split: int) -> dict:
+def coco_dict(images, annotations, categories, source: str, missing: list[str], n_split: int) -> dict:
     info = {"description": "msl test annotations", "source": source, "n_split": n_split, "missing": missing}
     return {"info": info, "images": images, "annotations": annotations, "categories": categories}
 
@@ -317,7 +319,7 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-FORMATS = ("flickr-gtdata", "flickr-xml", "audioset-instrument")
+FORMATS = ("flickr-gtdata", "flickr-xml", "audioset-instrument", "vggss", "slavc-extended", "is3", "avsbench-box")
 
 
 def convert(
@@ -328,12 +330,17 @@ def convert(
     xml_dir: str | Path | None = None,
     normav: str | Path | None = None,
     tags: str | Path | None = None,
+    source: str | Path | None = None,
 ) -> Conversion:
     """Dispatch to the converter of `fmt`; the rule and `msl convert-annotations` both call this."""
     needed = {
         "flickr-gtdata": {"gtdata": gtdata, "split": split},
         "flickr-xml": {"xml_dir": xml_dir},
         "audioset-instrument": {"normav": normav, "tags": tags},
+        "vggss": {"source": source},
+        "slavc-extended": {"source": source},
+        "is3": {"source": source},
+        "avsbench-box": {"source": source},
     }
     if fmt not in needed:
         raise ConfigError("annotations.format", f"'{fmt}' is not one of {', '.join(FORMATS)}")
@@ -344,4 +351,12 @@ def convert(
         return flickr_from_gtdata(gtdata, split)
     if fmt == "flickr-xml":
         return flickr_from_xml(xml_dir, split)
-    return audioset_from_normav(normav, tags)
+    if fmt == "audioset-instrument":
+        return audioset_from_normav(normav, tags)
+    from msl_core import field_sets  # the field's test sets (imports this module)
+
+    if fmt == "vggss":
+        return field_sets.vggss(source, split)
+    if fmt == "slavc-extended":
+        return field_sets.slavc_extended(source, gtdata, split)
+    return field_sets.box_list(source, fmt)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -91,6 +91,7 @@ class MapFile:
     per_class: dict[str, np.ndarray]  # method -> (n, C, S, S)
     audio_prob: np.ndarray | None  # (n, C)
     columns: dict[str, int] = field(default_factory=dict)  # COCO category name -> class column
+    raw: dict[str, np.ndarray] = field(default_factory=dict)  # method -> (n, S, S) un-normalised maps (`<method>_raw`)
 
 
 @dataclass
@@ -215,7 +216,7 @@ def load_items(
     not_scored = {"no_boxes": 0, "not_two_classes": 0}
     for image in sorted(coco.dataset["images"], key=lambda im: (str(im["clip_id"]), int(im["second"]))):
         anns = coco.imgToAnns.get(image["id"], [])
-        boxes = _grid_boxes(anns, image, names)
+        boxes = grid_boxes(anns, image, names)
         item = Item(int(image["id"]), str(image["clip_id"]), int(image["second"]), boxes)
         if not boxes:
             if protocol == "flickr":  # every Flickr test item should carry boxes: report, never skip quietly
@@ -235,14 +236,15 @@ def load_items(
     return items, excluded, not_scored, missing_ids(coco), supercategories
 
 
-def _grid_boxes(anns: list[dict], image: dict, names: dict[int, str]) -> dict[str, np.ndarray]:
+def grid_boxes(anns: list[dict], image: dict, names: dict[int, str], grid: int = metrics.GRID) -> dict[str, np.ndarray]:
+    """{category name: (K, 4) boxes [x, y, w, h] scaled from the image's pixels to the grid×grid evaluation grid}."""
     size = np.array([image["width"], image["height"]] * 2, dtype=np.float64)
     grouped: dict[str, list] = {}
     for ann in anns:
         grouped.setdefault(names[ann["category_id"]], []).append(ann["bbox"])
     # (v·256)/W, not v·(256/W): 120 px of a 240-px frame must land on row 128, not 127.99999999999999. On the
     # 256×256 Flickr and AudioSet grids this is exact, so the reference rasterisation is kept bit for bit.
-    return {name: np.asarray(b, dtype=np.float64).reshape(-1, 4) * metrics.GRID / size for name, b in grouped.items()}
+    return {name: np.asarray(b, dtype=np.float64).reshape(-1, 4) * grid / size for name, b in grouped.items()}
 
 
 def ground_truth(item: Item, protocol: str, category: str | None = None) -> np.ndarray:
@@ -285,10 +287,12 @@ def load_maps(path: str | Path, items: list[Item], allow_missing: bool) -> tuple
                 raise BadInput(path, "no annotated item has a map")
         rows = np.array([row_of[item.key] for item in items])
         categories = [str(c.decode() if isinstance(c, bytes) else c) for c in h5.attrs.get("categories", [])]
-        agnostic, per_class = {}, {}
+        agnostic, per_class, raw = {}, {}, {}
         for method in MAP_METHODS:
             if method in h5:
                 agnostic[method] = _read_rows(h5, method, rows, len(clip_ids), path, ndim=3)
+            if f"{method}_raw" in h5:
+                raw[method] = _read_rows(h5, f"{method}_raw", rows, len(clip_ids), path, ndim=3)
             if f"{method}_class" in h5:
                 per_class[method] = _read_rows(h5, f"{method}_class", rows, len(clip_ids), path, ndim=4)
                 if per_class[method].shape[1] != len(categories):
@@ -301,7 +305,7 @@ def load_maps(path: str | Path, items: list[Item], allow_missing: bool) -> tuple
     unused = len(clip_ids) - len(rows)
     if unused:
         log.info("%s: %d map row(s) have no scored annotation (not in the protocol's test set)", path, unused)
-    return MapFile(categories, agnostic, per_class, audio_prob), items, excluded
+    return MapFile(categories, agnostic, per_class, audio_prob, raw=raw), items, excluded
 
 
 def _read_rows(h5: h5py.File, name: str, rows: np.ndarray, n_rows: int, path: Path, ndim: int) -> np.ndarray:
@@ -318,13 +322,12 @@ def _read_rows(h5: h5py.File, name: str, rows: np.ndarray, n_rows: int, path: Pa
     return values
 
 
-def _class_index(maps: MapFile, items: list[Item], path: str | Path, supercategories: dict[str, str]) -> dict[str, int]:
+def class_index(maps: MapFile, needed: Iterable[str], path: str | Path, supercategories: dict[str, str]) -> dict[str, int]:
     """COCO category name -> column of the `*_class` maps, matched by name (case and spaces ignored), else by its
     supercategory (scenes trained on the 7 AudioSet top-level categories: "dog" is scored with the "Animal" map)."""
     columns = {_norm(name): i for i, name in enumerate(maps.categories)}
-    needed = sorted({name for item in items for name in item.boxes})
     index, unknown = {}, []
-    for name in needed:
+    for name in sorted(set(needed)):
         for candidate in (name, supercategories.get(name, "")):
             if _norm(candidate) in columns:
                 index[name] = columns[_norm(candidate)]
@@ -363,7 +366,7 @@ def evaluate(
         map_file, items, map_excluded = load_maps(maps, items, settings.allow_missing_maps)
         excluded += map_excluded
         if settings.class_specific and map_file.per_class:
-            map_file.columns = _class_index(map_file, items, maps, supercategories)
+            map_file.columns = class_index(map_file, (n for item in items for n in item.boxes), maps, supercategories)
     evaluation = Evaluation(settings, items, {}, missing, excluded, not_scored, map_file)
     methods = list(map_file.agnostic) if map_file else []
     for method in [*methods, *baselines]:

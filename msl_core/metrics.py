@@ -108,6 +108,93 @@ def summarise(cious: np.ndarray, success_threshold: float = 0.5) -> dict[str, fl
     }
 
 
+def binarise_top_half(maps: np.ndarray, rule: str = "ge") -> np.ndarray:
+    """Predicted region of the LVS family: min-max normalise each map `(N, H, W)`, t = its value at sorted index
+    ⌊H·W/2⌋ (ascending), then one of the three comparisons the public codes use:
+
+    ge:        L ≥ t (EZ-VSL, SLAVC `--relative_prediction`, FNAC: `cal_CIOU(pred, gt, t)` keeps `infer >= t`);
+    gt_or_max: L > t, plus the map's maximum (LVS: `pred[pred > t] = 1; pred[pred < 1] = 0`, then `≥ 0.5`);
+    gt:        L > t (IS3 / SSL-Align's `Evaluator_iiou.cal_CIOU` keeps `infer > t`).
+    A constant map is left as it is by the reference normalisation and predicts per the same comparisons.
+    """
+    maps = np.asarray(maps, dtype=np.float64)
+    flat = maps.reshape(len(maps), -1)
+    low, high = flat.min(axis=1), flat.max(axis=1)
+    span = high - low
+    flat = np.where((span > 0)[:, None], (flat - low[:, None]) / np.where(span > 0, span, 1.0)[:, None], flat)
+    t = np.sort(flat, axis=1)[:, flat.shape[1] // 2][:, None]  # (N, 1)
+    if rule == "ge":
+        pred = flat >= t
+    elif rule == "gt_or_max":
+        pred = (flat > t) | (flat == 1.0)
+    elif rule == "gt":
+        pred = flat > t
+    else:
+        raise ValueError(f"unknown top-half rule '{rule}'")
+    return pred.reshape(maps.shape)
+
+
+def top_quarter_confidence(raw: np.ndarray) -> np.ndarray:
+    """SLAVC's per-item confidence: mean of the ⌊n/4⌋ largest values of each un-normalised map `(N, H, W)` → (N,)."""
+    flat = np.sort(np.asarray(raw, dtype=np.float64).reshape(len(raw), -1), axis=1)
+    return flat[:, -(flat.shape[1] // 4):].mean(axis=1)
+
+
+def precision_recall(confidence: np.ndarray, positive: np.ndarray, hit: np.ndarray,
+                     thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SLAVC's detection-style precision and recall at each confidence threshold (items with confidence ≥ t fire).
+
+    A firing positive is a true positive if localised (`hit`: cIoU ≥ 0.5), else a false positive; a firing negative
+    is a false positive; a silent positive is a false negative. P = 1 (R = 1) when its denominator is 0.
+    """
+    conf = np.asarray(confidence, dtype=np.float64)
+    positive, hit = np.asarray(positive, bool), np.asarray(hit, bool) & np.asarray(positive, bool)
+    t = np.asarray(thresholds, dtype=np.float64)[:, None]
+    fires = conf[None, :] >= t  # (T, N)
+    tp = (fires & hit).sum(axis=1)
+    fp = (fires & ~hit).sum(axis=1)
+    fn = (~fires & positive).sum(axis=1)
+    precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 1.0)
+    recall = np.where(tp + fn > 0, tp / np.maximum(tp + fn, 1), 1.0)
+    return precision, recall
+
+
+def average_precision(confidence, positive, hit, legacy: bool = False) -> float:
+    """Area under the interpolated precision–recall curve over items.
+
+    Default: every distinct confidence is a threshold (highest first), recall starts from 0 and precision is
+    interpolated as the best precision at any higher recall (the all-point definition).
+    legacy: SLAVC's `calc_ap` as released: thresholds = sorted confidences without the largest, every ⌈N/200⌉-th
+    from the top; the recall gained up to the first threshold is not counted.
+    """
+    conf = np.asarray(confidence, dtype=np.float64)
+    if legacy:
+        thresholds = np.sort(conf)[:-1][:: -max(1, len(conf) // 200)]
+        precision, recall = precision_recall(conf, positive, hit, thresholds)
+        best = np.maximum.accumulate(precision[::-1])[::-1]
+        return float(np.sum(best[:-1] * np.diff(recall)))
+    thresholds = np.unique(conf)[::-1]
+    precision, recall = precision_recall(conf, positive, hit, thresholds)
+    best = np.maximum.accumulate(precision[::-1])[::-1]
+    return float(np.sum(np.diff(np.concatenate([[0.0], recall])) * best))
+
+
+def max_f1(confidence, positive, hit, legacy: bool = False) -> float:
+    """Best F1 over confidence thresholds: every distinct confidence, or (legacy, SLAVC `finalize_stats`) every
+    ⌊N/10⌋-th sorted confidence."""
+    conf = np.asarray(confidence, dtype=np.float64)
+    thresholds = np.sort(conf)[:: max(1, len(conf) // 10)] if legacy else np.unique(conf)
+    precision, recall = precision_recall(conf, positive, hit, thresholds)
+    f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-300), 0.0)
+    return float(f1.max())
+
+
+def share_above(maps: np.ndarray, threshold: float) -> np.ndarray:
+    """Fraction of each map's pixels `(N, H, W)` strictly above an absolute threshold → (N,)."""
+    maps = np.asarray(maps, dtype=np.float64)
+    return (maps.reshape(len(maps), -1) > threshold).mean(axis=1)
+
+
 def upsample(maps: np.ndarray, size: int = GRID) -> np.ndarray:
     """Bilinear resize (align_corners=False) of maps `(N, S, S)` → `(N, size, size)` float32."""
     tensor = torch.as_tensor(np.asarray(maps, dtype=np.float32))

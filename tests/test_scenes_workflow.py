@@ -24,7 +24,9 @@ def test_tiny_preset_builds_the_contact_sheet_and_reruns_nothing(repo, tmp_path)
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     manifest = load_manifest(tmp_path / "results/scenes/videos/manifest.csv")
-    assert len(manifest) == 9 and all(Path(p).is_file() for p in manifest["video_path"])
+    scenes = manifest[manifest["clip_id"].str.fullmatch(r"scene_\d{4}")]
+    assert len(scenes) == 9 and all(Path(p).is_file() for p in manifest["video_path"])
+    assert len(manifest) > 9  # the tiny preset's probe clips (test split)
     for split in ("train", "val", "test"):
         assert (tmp_path / f"results/scenes/annotations/{split}.json").is_file()
     assert (tmp_path / "results/scenes/contact_sheet.png").stat().st_size > 10_000

@@ -45,6 +45,10 @@ def test_write_maps(setup, tmp_path):
         for key in ("stage2", "cam"):
             maps = f[key][()].astype(np.float32)
             assert maps.min() >= 0 and np.allclose(maps.reshape(3, -1).max(1), 1.0, atol=1e-3)
+            # the raw map is the same map before L / max L: normalising it gives the stored map back
+            raw = f[f"{key}_raw"][()].astype(np.float32).reshape(3, -1)
+            assert raw.max() > 0
+            assert np.allclose(raw / raw.max(1, keepdims=True), maps.reshape(3, -1), atol=2e-3)
 
 
 def test_mismatched_model_files(setup, tmp_path):

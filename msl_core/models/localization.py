@@ -42,10 +42,14 @@ def max_normalise(maps: Tensor) -> Tensor:
     return torch.where(peak > 0, maps / peak.clamp_min(1e-12), torch.zeros_like(maps))
 
 
+def weighted_class_mean(class_maps: Tensor, weights: Tensor) -> Tensor:
+    """class_maps (N, C, H, W) ≥ 0, weights (N, C) ≥ 0 → Σ w_c S_c / Σ w_c (N, H, W), on the class maps' scale."""
+    return torch.einsum("nchw,nc->nhw", class_maps, weights) / weights.sum(1).clamp_min(1e-12)[:, None, None]
+
+
 def combine_class_maps(class_maps: Tensor, weights: Tensor) -> Tensor:
     """class_maps (N, C, H, W) ≥ 0, weights (N, C) ≥ 0 → class-agnostic (N, H, W) in [0, 1]."""
-    combined = torch.einsum("nchw,nc->nhw", class_maps, weights) / weights.sum(1).clamp_min(1e-12)[:, None, None]
-    return max_normalise(combined)
+    return max_normalise(weighted_class_mean(class_maps, weights))
 
 
 def resize_maps(maps: Tensor, size: int) -> Tensor:
@@ -62,9 +66,11 @@ def localize_batch(
     """Maps for one batch; frames are prepared (normalised NCHW), logmel (N, T, 64); models in eval mode.
 
     Returns (float32, on the models' device):
-      stage2 (N, S, S) in [0, 1]; stage2_class (N, C, S, S) = ReLU cosine maps in [0, 1];
+      stage2 (N, S, S) in [0, 1]; stage2_raw (N, S, S) = the same before L / max L (its scale says how strongly
+      anything is heard in view: SLAVC's confidence and PIA read it); stage2_class (N, C, S, S) = ReLU cosine maps
+      in [0, 1];
       audio_prob (N, C) = σ(z^a) and visual_prob (N, C) = σ(z^v) of the stage-2 model;
-      with `stage1`: cam (N, S, S) in [0, 1]; cam_class (N, C, S, S) = ReLU(W_v · F^v) divided by the
+      with `stage1`: cam (N, S, S) in [0, 1], cam_raw before normalisation; cam_class (N, C, S, S) = ReLU(W_v · F^v) divided by the
       clip's largest class value (keeps the classes' relative strength and fits float16).
     """
     fv, fa = stage2.backbone_features(frames, logmel)
@@ -75,14 +81,16 @@ def localize_batch(
     sim = F.relu(torch.einsum("nce,nehw->nchw", ea, ev))  # (N, C, h, w)
     sim = resize_maps(sim, cfg.map_size).clamp(0.0, 1.0)
     weights = class_weights(audio_logits, cfg.class_threshold, cfg.reference_double_sigmoid)
-    out = {"stage2": combine_class_maps(sim, weights), "stage2_class": sim, "audio_prob": torch.sigmoid(audio_logits),
-           "visual_prob": torch.sigmoid(vmap.float().mean((2, 3)))}
+    raw = weighted_class_mean(sim, weights)
+    out = {"stage2": max_normalise(raw), "stage2_raw": raw, "stage2_class": sim,
+           "audio_prob": torch.sigmoid(audio_logits), "visual_prob": torch.sigmoid(vmap.float().mean((2, 3)))}
     if stage1 is not None:
         fv1, fa1 = stage1.backbone_features(frames, logmel)
         vmap1, amap1 = stage1.class_maps(fv1, fa1)
         cam = resize_maps(F.relu(vmap1.float()), cfg.map_size)  # (N, C, S, S)
         w1 = class_weights(amap1.float().mean((2, 3)), cfg.class_threshold, cfg.reference_double_sigmoid)
-        out["cam"] = combine_class_maps(cam, w1)
+        out["cam_raw"] = weighted_class_mean(cam, w1)
+        out["cam"] = max_normalise(out["cam_raw"])
         peak = cam.flatten(1).amax(1).clamp_min(1e-12)[:, None, None, None]
         out["cam_class"] = cam / peak
     return out

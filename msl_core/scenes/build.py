@@ -29,6 +29,7 @@ from msl_core.scenes.groundtruth import (
     manifest_row,
     object_rows,
 )
+from msl_core.scenes.probes import Probe, plan_probes, probe_images, probe_soundtrack
 from msl_core.scenes.render import write_video
 from msl_core.scenes.stamps import (
     Stamp,
@@ -103,6 +104,20 @@ def render_clip(scene: Scene, stamps: dict[str, Stamp], cfg: ScenesConfig, video
     return object_boxes(labels, len(scene.objects))
 
 
+def render_probes(probes: list[Probe], stamps: dict[str, Stamp], cfg: ScenesConfig, videos_dir: Path,
+                  workers: int) -> None:
+    """Write each probe clip: its parent's picture (drawn once per parent) with the probe's soundtrack."""
+    pictures = {p.parent.clip_id: render_frame(p.parent, stamps, cfg.width, cfg.height)[0] for p in probes}
+
+    def write(probe: Probe) -> None:
+        audio = probe_soundtrack(probe, stamps, cfg)
+        write_video(videos_dir / f"{probe.clip_id}.mp4", pictures[probe.parent.clip_id], audio, cfg.sample_rate,
+                    cfg.fps)
+
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        list(pool.map(write, probes))
+
+
 def load_stamps(catalogue_path: str | Path, sample_rate: int) -> list[Stamp]:
     catalogue = read_catalogue(catalogue_path)
     return [load_stamp(row, sample_rate) for _, row in catalogue.iterrows()]
@@ -112,8 +127,9 @@ def build_dataset(cfg: ScenesConfig, catalogue_path: str | Path, videos_dir: str
                   annotations_dir: str | Path, workers: int = 1) -> pd.DataFrame:
     """Render all clips into `videos_dir` (+ manifest.csv) and the ground truth into `annotations_dir`.
 
-    Writes `{train,val,test}.json` (COCO), `objects.csv` (per second and object: box, class, area, sounding) and
-    `scenes.json` (the full scene plans and the config). Returns the manifest.
+    Writes `{train,val,test}.json` (COCO), `objects.csv` (per second and object: box, class, area, sounding),
+    `scenes.json` (the full scene plans and the config) and `protocols.json` (the test COCO plus the probe clips of
+    probes.py: negatives and interactive items). Returns the manifest, probe clips included (split `test`).
     """
     started = time.perf_counter()
     videos_dir, annotations_dir = Path(videos_dir), Path(annotations_dir)
@@ -128,10 +144,14 @@ def build_dataset(cfg: ScenesConfig, catalogue_path: str | Path, videos_dir: str
         stale.unlink()
     with ThreadPoolExecutor(max(1, workers)) as pool:
         boxes = list(pool.map(lambda s: render_clip(s, by_name, cfg, videos_dir / f"{s.clip_id}.mp4"), scenes))
-    manifest = pd.DataFrame([manifest_row(s, b, f"{s.clip_id}.mp4", classes) for s, b in zip(scenes, boxes)],
-                            columns=MANIFEST_COLUMNS)
+    probes = plan_probes(scenes, boxes, stamps, cfg)
+    render_probes(probes, by_name, cfg, videos_dir, workers)
+    boxes_of = {s.clip_id: b for s, b in zip(scenes, boxes)}
+    rows = [manifest_row(s, b, f"{s.clip_id}.mp4", classes) for s, b in zip(scenes, boxes)]
+    rows += [manifest_row(p.audio, boxes_of[p.parent.clip_id], f"{p.clip_id}.mp4", classes) for p in probes]
+    manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
     objects = pd.DataFrame([r for s, b in zip(scenes, boxes) for r in object_rows(s, b)], columns=OBJECT_COLUMNS)
-    write_groundtruth(cfg, scenes, objects, coco_categories(table), annotations_dir)
+    write_groundtruth(cfg, scenes, objects, coco_categories(table), annotations_dir, probes, boxes_of)
     manifest.to_csv(videos_dir / "manifest.csv", index=False)
     log.info("built %d clips (%s) in %.1f s", len(scenes), manifest["split"].value_counts().to_dict(),
              time.perf_counter() - started)
@@ -139,9 +159,18 @@ def build_dataset(cfg: ScenesConfig, catalogue_path: str | Path, videos_dir: str
 
 
 def write_groundtruth(cfg: ScenesConfig, scenes: list[Scene], objects: pd.DataFrame, categories: list[dict],
-                      annotations_dir: Path) -> None:
-    for split, coco in coco_splits(objects, categories, cfg.width, cfg.height).items():
+                      annotations_dir: Path, probes: list[Probe] = (), boxes_of: dict[str, Boxes] | None = None) -> None:
+    splits = coco_splits(objects, categories, cfg.width, cfg.height)
+    for split, coco in splits.items():
         (annotations_dir / f"{split}.json").write_text(json.dumps(coco))
+    first_image = 1 + max((im["id"] for coco in splits.values() for im in coco["images"]), default=0)
+    first_annotation = 1 + max((a["id"] for coco in splits.values() for a in coco["annotations"]), default=0)
+    images, annotations = probe_images(probes, boxes_of or {}, {c["name"]: c["id"] for c in categories}, cfg.width,
+                                       cfg.height, first_image, first_annotation)
+    test = splits["test"]
+    protocols = {**test, "info": {"description": "msl scenes (test + probe clips)"},
+                 "images": test["images"] + images, "annotations": test["annotations"] + annotations}
+    (annotations_dir / "protocols.json").write_text(json.dumps(protocols))
     objects.to_csv(annotations_dir / "objects.csv", index=False)
-    plans = {"config": asdict(cfg), "scenes": [s.to_dict() for s in scenes]}
+    plans = {"config": asdict(cfg), "scenes": [s.to_dict() for s in scenes], "probes": [p.to_dict() for p in probes]}
     (annotations_dir / "scenes.json").write_text(json.dumps(plans, indent=1))

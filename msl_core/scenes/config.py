@@ -32,6 +32,8 @@ class ScenesConfig:
     val_fraction: float = 0.15
     test_fraction: float = 0.2
     backgrounds: str = "skimage"
+    probe_scenes: int = 0               # test scenes that also get probe clips (negatives, solos: probes.py)
+    probe_duration_s: int = 2
 
     def __post_init__(self) -> None:
         _check(self.n_clips >= 1, "scenes.presets.*.n_clips", f"must be >= 1, got {self.n_clips}")
@@ -49,6 +51,8 @@ class ScenesConfig:
         _check(0 < self.val_fraction + self.test_fraction < 1, "scenes.val_fraction/test_fraction",
                "must sum to a value in (0, 1)")
         _check(self.backgrounds == "skimage", "scenes.backgrounds", f"only 'skimage' is known, got {self.backgrounds!r}")
+        _check(self.probe_scenes >= 0 and self.probe_duration_s >= 1, "scenes.probe_scenes/probe_duration_s",
+               f"need probe_scenes >= 0 and probe_duration_s >= 1, got {self.probe_scenes}, {self.probe_duration_s}")
         _check(self.width % 2 == 0 and self.height % 2 == 0, "scenes.width/height",
                f"must be even for yuv420p H.264, got {self.width}x{self.height}")
 

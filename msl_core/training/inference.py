@@ -48,6 +48,8 @@ def write_maps(frames: str | Path, logmel: str | Path, index: str | Path, stage1
         dsets = {
             "stage2": oh.create_dataset("stage2", (m, s, s), np.float16),
             "cam": oh.create_dataset("cam", (m, s, s), np.float16),
+            "stage2_raw": oh.create_dataset("stage2_raw", (m, s, s), np.float16),
+            "cam_raw": oh.create_dataset("cam_raw", (m, s, s), np.float16),
             "stage2_class": oh.create_dataset("stage2_class", (m, c, s, s), np.float16),
             "cam_class": oh.create_dataset("cam_class", (m, c, s, s), np.float16),
             "audio_prob": oh.create_dataset("audio_prob", (m, c), np.float32),

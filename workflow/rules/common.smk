@@ -46,8 +46,7 @@ def _raw_data_keys(dataset):
 def final_targets():
     """The default targets: the built-in scenes plus every user dataset whose raw data is configured."""
     ready = [name for name in RAW_DATASETS if all(_raw_data_keys(name).values())]
-    outputs = ("labels_report.md", "proposals.h5")
-    return [f"results/{name}/{output}" for name in SCENES + ready for output in (score_target(name), *outputs)]
+    return [f"results/{name}/{output}" for name in SCENES + ready for output in dataset_targets(name)]
 
 
 def score_target(name):
@@ -57,6 +56,12 @@ def score_target(name):
     if dataset_config(name)["kind"] == "ave":
         return "events.txt"
     return "ciou.txt"
+
+
+def dataset_targets(name):
+    """A dataset's default outputs: its score, the field's protocols where it has boxes, labels and proposals."""
+    score = score_target(name)
+    return (score, *(("protocols.md",) if score == "ciou.txt" else ()), "labels_report.md", "proposals.h5")
 
 
 def manifest_path(wildcards):
@@ -312,6 +317,17 @@ def test_annotations(wildcards):
 
 def annotation_format(wildcards):
     return dataset_config(wildcards.dataset)["annotations"]["format"]
+
+
+def protocol_annotations(wildcards):
+    """The protocols table scores the built-in scenes' probe clips too (negatives, interactive items)."""
+    if wildcards.dataset in SCENES:
+        return f"results/{wildcards.dataset}/annotations/protocols.json"
+    return f"results/{wildcards.dataset}/annotations/test.json"
+
+
+def protocol_baselines(wildcards):
+    return list(config["evaluate"]["baselines"])
 
 
 def evaluation_settings(wildcards):

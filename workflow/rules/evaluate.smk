@@ -93,3 +93,31 @@ rule events:
         warnings=result_warnings,
     script:
         "../scripts/events.py"
+
+
+rule protocols:
+    conda:
+        "../../envs/msl.yaml"
+    input:
+        maps="results/{dataset}/maps.h5",
+        annotations=protocol_annotations,
+        proposals="results/{dataset}/proposals.h5",
+    output:
+        table=report(
+            "results/{dataset}/protocols.md",
+            caption="../report/protocols.rst",
+            category="{dataset}",
+            subcategory="Evaluation",
+            labels={"dataset": "{dataset}", "figure": "every protocol of the field"},
+        ),
+        numbers="results/{dataset}/protocols.json",
+    log:
+        "results/{dataset}/logs/protocols.log",
+    benchmark:
+        "results/{dataset}/benchmarks/protocols.tsv"
+    params:
+        baselines=protocol_baselines,
+    resources:
+        mem_mb=2000,
+    script:
+        "../scripts/protocols.py"

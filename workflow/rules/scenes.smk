@@ -26,6 +26,7 @@ rule scenes_videos:
         annotations=expand("results/scenes/annotations/{split}.json", split=SCENES_SPLITS),
         objects="results/scenes/annotations/objects.csv",
         plans="results/scenes/annotations/scenes.json",
+        protocols="results/scenes/annotations/protocols.json",
     log:
         "results/scenes/logs/scenes_videos.log",
     benchmark:
