@@ -23,17 +23,11 @@ from tqdm import tqdm
 from msl_core.errors import BadInput, ConfigError, MslError
 from msl_core.models.coarse_to_fine import CoarseToFine, ModelConfig, build_model
 from msl_core.models.losses import stage_losses
-from msl_core.training.checkpoint import (
-    config_hash,
-    file_fingerprint,
-    load_resumable,
-    read_model_file,
-    save_checkpoint,
-    save_model,
-    set_rng_state,
-)
+from msl_core.training.checkpoint import config_hash, file_fingerprint, load_resumable, save_checkpoint, set_rng_state
 from msl_core.training.curves import plot_losses
 from msl_core.training.data import TrainingData, epoch_generator, make_loader
+from msl_core.training.model_file import inference_spec, read_model_file, save_model, write_model_card
+from msl_core.training.on_screen import on_screen_threshold
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +76,13 @@ class StageOutputs:
     metrics: Path
     curve: Path
     checkpoint: Path
+    card: Path  # model_card.md
 
     @classmethod
     def in_dir(cls, folder: str | Path) -> StageOutputs:
         folder = Path(folder)
-        return cls(folder / "model.pt", folder / "metrics.csv", folder / "loss.png", folder / "checkpoint.pt")
+        return cls(folder / "model.pt", folder / "metrics.csv", folder / "loss.png", folder / "checkpoint.pt",
+                   folder / "model_card.md")
 
 
 BatchHook = Callable[[int, int], None]
@@ -186,9 +182,11 @@ def run_hash(model_cfg: ModelConfig, cfg: TrainConfig, data: TrainingData, visio
 
 def train_stage(data: TrainingData, model_cfg: ModelConfig, cfg: TrainConfig, outputs: StageOutputs,
                 opts: RunOptions = RunOptions(), *, vision_weights: str | None = None,
-                stage1_model: str | Path | None = None, on_batch: BatchHook | None = None) -> list[dict]:
+                stage1_model: str | Path | None = None, on_batch: BatchHook | None = None,
+                dataset: str | None = None) -> list[dict]:
     """Train one stage to `outputs`, resuming from `outputs.checkpoint` when it matches this run.
 
+    `dataset` names the training data in the model file (default: the folder of frames.h5, results/<dataset>/).
     Returns the per-epoch history (the rows of metrics.csv).
     """
     if model_cfg.num_classes != data.num_classes:
@@ -215,7 +213,18 @@ def train_stage(data: TrainingData, model_cfg: ModelConfig, cfg: TrainConfig, ou
         history.append({"epoch": epoch + 1, **means})
         save_checkpoint(outputs.checkpoint, model, optimizer, epoch + 1, history, chash)
         log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k} {v:.4f}" for k, v in means.items()))
-    save_model(outputs.model, model, cfg.stage, chash, cfg.epochs)
+    save_final_model(outputs, model, cfg, chash, data, history, opts.device, dataset)
     write_metrics(outputs.metrics, history)
     plot_losses(history, outputs.curve, title=f"stage {cfg.stage}")
     return history
+
+
+def save_final_model(outputs: StageOutputs, model: CoarseToFine, cfg: TrainConfig, chash: str, data: TrainingData,
+                     history: list[dict], device: torch.device, dataset: str | None) -> None:
+    """model.pt with everything inference needs (stage 2: the on-screen threshold too), then its model card."""
+    files = data.files
+    on_screen = on_screen_threshold(model, files, data.n_rows, device, cfg.batch_size) if cfg.stage == 2 else None
+    losses = {k: v for k, v in history[-1].items() if k not in ("epoch", "samples_per_s")}
+    save_model(outputs.model, model, cfg.stage, chash, cfg.epochs, inference_spec(files.frames, files.logmel, model.cfg),
+               dataset or files.frames.parent.name, losses, on_screen)
+    write_model_card(outputs.model, outputs.card)
