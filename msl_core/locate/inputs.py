@@ -70,7 +70,7 @@ def check_video(path: str | Path) -> media.MediaInfo:
     """Probe a video for `locate`: it needs a picture and a sound."""
     info = media.probe(path)
     if info.width is None or info.video_duration is None:
-        raise BadInput(path, "has no video stream (for a photo and a sound give both: msl locate IMAGE AUDIO)")
+        raise BadInput(path, "is a still image or has no video stream: give a sound with it (msl locate IMAGE AUDIO)")
     if info.audio_duration is None:
         raise BadInput(path, "has no audio stream: msl locate needs the sound (give a separate one: IMAGE AUDIO)")
     return info

@@ -170,8 +170,8 @@ def write_model_card(model_path: str | Path, out: str | Path) -> None:
         f"- trained on: dataset `{mf.dataset}`, {mf.epochs} epochs (config hash `{mf.config_hash}`)",
         f"- network: {cfg.vision_backbone} vision backbone, embedding {cfg.embed_dim}, "
         f"{cfg.num_classes} categories: {', '.join(mf.categories)}",
-        f"- input: {spec.frame_size[0]}×{spec.frame_size[1]} RGB frames (mean {list(spec.pixel_mean)}, std "
-        f"{list(spec.pixel_std)}); {spec.window_s:g}-s windows of {spec.logmel.sample_rate} Hz mono, "
+        f"- input: {spec.frame_size[0]}×{spec.frame_size[1]} RGB frames (mean {[round(v, 3) for v in spec.pixel_mean]}, std "
+        f"{[round(v, 3) for v in spec.pixel_std]}); {spec.window_s:g}-s windows of {spec.logmel.sample_rate} Hz mono, "
         f"{spec.logmel.n_mels}-band log-mel (n_fft {spec.logmel.n_fft}, hop {spec.logmel.hop_length})",
         "- final training losses: " + ", ".join(f"{k} {v:.4g}" for k, v in mf.metrics.items()),
     ]
