@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import torch
-
 from locate_support import moving_square_video, picture, sound, train_tiny_model
+
 from msl_core.cli import main
 from msl_core.errors import BadInput
 from msl_core.locate.run import LocateOptions, locate
@@ -167,3 +167,13 @@ def test_bad_inputs_one_line_and_nothing_written(model, tmp_path, capsys):
         assert code == 2 and message in err, (args, err)
         assert len(err.strip().splitlines()) == 1 and err.startswith("msl: error: "), err
         assert not out.exists() or not any(out.iterdir())
+
+
+def test_contact_sheet_of_overlays(model, clip, tmp_path):
+    from msl_core.locate.contact_sheet import CAPTION_HEIGHT, TILE_WIDTH, overlay_sheet
+
+    done = locate([clip], model, tmp_path / "out", LocateOptions(progress=False), name="c7")
+    assert done.picture.name == "c7.mp4"
+    overlay_sheet([("c7", done.picture, done.json), ("c7", done.picture, done.json)], tmp_path / "sheet.png")
+    sheet = cv2.imread(str(tmp_path / "sheet.png"))
+    assert sheet.shape == (2 * (TILE_WIDTH * 96 // 160 + CAPTION_HEIGHT), 3 * TILE_WIDTH, 3)

@@ -10,8 +10,8 @@ import torch
 from msl_core.errors import BadInput
 from msl_core.models import LocalizationConfig, ModelConfig
 from msl_core.models.coarse_to_fine import build_model
-from msl_core.training.model_file import inference_spec, save_model
 from msl_core.training.inference import write_maps
+from msl_core.training.model_file import inference_spec, save_model
 from msl_core.training.synthetic import write_synthetic_inputs
 
 

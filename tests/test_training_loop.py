@@ -12,9 +12,9 @@ import torch
 
 from msl_core.errors import BadInput
 from msl_core.models import ModelConfig
-from msl_core.training.model_file import load_model
 from msl_core.training.data import open_training_data
 from msl_core.training.loop import RunOptions, StageOutputs, TrainConfig, TrainingDiverged, train_stage
+from msl_core.training.model_file import load_model
 from msl_core.training.synthetic import write_synthetic_inputs
 
 

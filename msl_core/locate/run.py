@@ -15,13 +15,14 @@ from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Self
 
 import cv2
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from msl_core.errors import BadInput, MslError
+from msl_core.errors import BadInput, ConfigError, MslError
 from msl_core.locate.inputs import AudioWindows, audio_windows, check_video, model_frame, read_picture, video_frames
 from msl_core.locate.overlay import colours, window_layer
 from msl_core.locate.sources import Window, window_sources, write_csv, write_json
@@ -109,7 +110,7 @@ class Outputs:
             self.final["picture"] = out_dir / f"{name}{picture_suffix}"
         self.tmp = {k: p.with_name(f".{p.stem}.partial{p.suffix}") for k, p in self.final.items()}
 
-    def __enter__(self) -> Outputs:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -128,7 +129,7 @@ class VideoEncoder:
     """One ffmpeg process: raw RGB frames on stdin + the input's sound → H.264/AAC mp4."""
 
     def __init__(self, out: Path, width: int, height: int, rate: float, sound: Path) -> None:
-        self.out, self.err = out, tempfile.TemporaryFile()
+        self.out, self.err = out, tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         cmd = ["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s",
                f"{width}x{height}", "-r", str(Fraction(rate).limit_denominator(1001)), "-i", "pipe:",
                "-i", str(sound), "-map", "0:v:0", "-map", "1:a:0", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2",
@@ -158,7 +159,7 @@ class VideoEncoder:
         self.proc.wait()
 
 
-def locate_video(loc: Locator, path: Path, out_dir: Path) -> Located:
+def locate_video(loc: Locator, path: Path, out_dir: Path, name: str | None = None) -> Located:
     """Sources per window of a video, and its overlay (unless `video=False`)."""
     info = check_video(path)
     rate, w, h = info.frame_rate or 25.0, info.width, info.height
@@ -190,7 +191,7 @@ def locate_video(loc: Locator, path: Path, out_dir: Path) -> Located:
             for j in [j for j in layers if j < shown_in(i)]:
                 del layers[j]
 
-    with Outputs(out_dir, path.stem, ".mp4" if loc.opts.video else None) as out:
+    with Outputs(out_dir, name or path.stem, ".mp4" if loc.opts.video else None) as out:
         encoder = VideoEncoder(out.tmp["picture"], w, h, rate, path) if loc.opts.video else None
         try:
             last, sampled = None, 0
@@ -230,7 +231,7 @@ def locate_video(loc: Locator, path: Path, out_dir: Path) -> Located:
     return out.located(windows)
 
 
-def locate_image(loc: Locator, image: Path, sound: Path, out_dir: Path) -> Located:
+def locate_image(loc: Locator, image: Path, sound: Path, out_dir: Path, name: str | None = None) -> Located:
     """Sources per window of a sound over one photo; the PNG draws each category heard anywhere in the sound with
     its maximum probability and its map averaged over the windows where it is heard."""
     picture = read_picture(image)
@@ -250,7 +251,7 @@ def locate_image(loc: Locator, image: Path, sound: Path, out_dir: Path) -> Locat
             counts += heard
             top = np.maximum(top, prob[k])
     duration = audio.wave.size / loc.spec.logmel.sample_rate
-    with Outputs(out_dir, image.stem, ".png" if loc.opts.video else None) as out:
+    with Outputs(out_dir, name or image.stem, ".png" if loc.opts.video else None) as out:
         if loc.opts.video:
             mean_maps = sums / np.maximum(counts, 1)[:, None, None]
             summary, maps = window_sources(-1, 0.0, duration, top, mean_maps, loc.categories, loc.keep,
@@ -263,16 +264,35 @@ def locate_image(loc: Locator, image: Path, sound: Path, out_dir: Path) -> Locat
     return out.located(windows)
 
 
-def locate(inputs: list[str | Path], model: str | Path, out_dir: str | Path, opts: LocateOptions = LocateOptions(),
-           device: torch.device | None = None) -> Located:
-    """VIDEO, or IMAGE AUDIO → files in `out_dir` named after the (first) input."""
+def locate(inputs: list[str | Path], model: str | Path | Locator, out_dir: str | Path,
+           opts: LocateOptions = LocateOptions(), device: torch.device | None = None, name: str | None = None) -> Located:
+    """VIDEO, or IMAGE AUDIO → files in `out_dir` named `name` (default: after the first input)."""
     paths = [Path(p) for p in inputs]
+    if len(paths) not in (1, 2):
+        raise MslError(f"give one video, or one image and one sound; got {len(paths)} files")
     for p in paths:
         if not p.is_file():
             raise BadInput(p, "file not found")
-    loc = Locator(model, opts, device)
+    loc = model if isinstance(model, Locator) else Locator(model, opts, device)
     if len(paths) == 1:
-        return locate_video(loc, paths[0], Path(out_dir))
-    if len(paths) == 2:
-        return locate_image(loc, paths[0], paths[1], Path(out_dir))
-    raise MslError(f"give one video, or one image and one sound; got {len(paths)} files")
+        return locate_video(loc, paths[0], Path(out_dir), name)
+    return locate_image(loc, paths[0], paths[1], Path(out_dir), name)
+
+
+def locate_test_clips(index_csv: str | Path, model: str | Path, out_dir: str | Path, n: int, opts: LocateOptions,
+                      device: torch.device | None = None) -> list[tuple[str, Path, Path]]:
+    """Overlays of the first `n` test clips of a dataset's index.csv → [(clip id, overlay, JSON)]."""
+    import pandas as pd
+
+    if n < 1:
+        raise ConfigError("evaluate.overlays", f"is {n}: set it to the number of test clips to draw")
+    index = pd.read_csv(index_csv, keep_default_na=False)
+    clips = index[index["split"] == "test"].drop_duplicates("clip_id").head(n)
+    if clips.empty:
+        raise BadInput(index_csv, "has no test clips to draw")
+    loc, done = Locator(model, opts, device), []
+    for clip in clips.itertuples():
+        media = [clip.video_path] if clip.video_path else [clip.image_path, clip.audio_path]
+        located = locate(media, loc, out_dir, name=str(clip.clip_id))
+        done.append((str(clip.clip_id), located.picture, located.json))
+    return done

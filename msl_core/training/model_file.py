@@ -117,7 +117,7 @@ def read_model_file(path: str | Path) -> dict:
         raise BadInput(path, "model file not found")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same one-line message
+    except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BadInput(path, f"not a readable msl model file ({first[:160]})") from exc
     if not isinstance(state, dict) or "state_dict" not in state:
@@ -162,23 +162,27 @@ def sha256(path: str | Path) -> str:
 def write_model_card(model_path: str | Path, out: str | Path) -> None:
     """`model_card.md`: what the model was trained on, for how long, its final losses and the file's sha256."""
     mf = load_model_file(model_path)
-    spec, cfg = mf.inference, mf.model.cfg
+    spec, cfg, mel = mf.inference, mf.model.cfg, mf.inference.logmel
+    mean, std = ([round(v, 3) for v in values] for values in (spec.pixel_mean, spec.pixel_std))
+    network = (f"{cfg.vision_backbone} vision backbone, embedding {cfg.embed_dim}, {cfg.num_classes} categories: "
+               f"{', '.join(mf.categories)}")
+    frames = f"{spec.frame_size[0]}×{spec.frame_size[1]} RGB frames (mean {mean}, std {std})"
+    sound = (f"{spec.window_s:g}-s windows of {mel.sample_rate} Hz mono, {mel.n_mels}-band log-mel "
+             f"(n_fft {mel.n_fft}, hop {mel.hop_length})")
     lines = [
         f"# msl model card: {mf.dataset}, stage {mf.stage}",
         "",
         f"- file: `{Path(model_path).name}`, sha256 `{sha256(model_path)}`",
         f"- trained on: dataset `{mf.dataset}`, {mf.epochs} epochs (config hash `{mf.config_hash}`)",
-        f"- network: {cfg.vision_backbone} vision backbone, embedding {cfg.embed_dim}, "
-        f"{cfg.num_classes} categories: {', '.join(mf.categories)}",
-        f"- input: {spec.frame_size[0]}×{spec.frame_size[1]} RGB frames (mean {[round(v, 3) for v in spec.pixel_mean]}, std "
-        f"{[round(v, 3) for v in spec.pixel_std]}); {spec.window_s:g}-s windows of {spec.logmel.sample_rate} Hz mono, "
-        f"{spec.logmel.n_mels}-band log-mel (n_fft {spec.logmel.n_fft}, hop {spec.logmel.hop_length})",
+        f"- network: {network}",
+        f"- input: {frames}; {sound}",
         "- final training losses: " + ", ".join(f"{k} {v:.4g}" for k, v in mf.metrics.items()),
     ]
     if mf.on_screen:
         o = mf.on_screen
         lines.append(f"- on-screen threshold {o.threshold:.4f}: the {o.quantile:.0%} quantile of the raw peak score "
                      f"over {o.negatives} {o.split}-split (frame, category) pairs whose object is not in the frame")
-    lines += ["", "It knows only the categories above: any other sound is either ignored or mistaken for the "
-                  "closest of them. Localisation scores on the test split are in `../metrics.json`."]
+    scope = ("It knows only the categories above: any other sound is either ignored or mistaken for the closest of "
+             "them. Localisation scores on the test split are in `../metrics.json`.")
+    lines += ["", scope]
     Path(out).write_text("\n".join(lines) + "\n")

@@ -35,6 +35,7 @@ def final_targets():
     """The default targets: the built-in scenes plus every user dataset whose raw data is configured."""
     ready = [name for name in RAW_DATASETS if all(_raw_data_keys(name).values())]
     outputs = ("ciou.txt", "labels_report.md", "proposals.h5")
+    outputs += ("overlays.png",) if config["evaluate"]["overlays"] else ()
     return [f"results/{name}/{output}" for name in SCENES + ready for output in outputs]
 
 
