@@ -28,13 +28,22 @@ def colours(categories: tuple[str, ...]) -> dict[str, tuple[int, int, int]]:
 
 @dataclass(frozen=True)
 class Layer:
-    alpha: np.ndarray  # (H, W, 1) float32 in [0, 1]
-    premult: np.ndarray  # (H, W, 3) float32 = colour · alpha
+    """A window's drawing in 8.8 fixed point: frame · (1 − alpha) + colour · alpha = (frame · keep + add) >> 8."""
+
+    keep: np.ndarray  # (H, W, 3) uint16 = round((1 − alpha) · 256)
+    add: np.ndarray  # (H, W, 3) uint16 = round(colour · alpha · 256); keep · 255 + add never exceeds 2^16 − 1
+
+    @classmethod
+    def from_alpha(cls, alpha: np.ndarray, premult: np.ndarray) -> Layer:
+        """alpha (H, W, 1) in [0, 1], premult (H, W, 3) = colour · alpha."""
+        keep = np.round((1.0 - alpha) * 256).astype(np.uint16)
+        return cls(np.repeat(keep, 3, axis=2), np.round(premult * 256).astype(np.uint16))
 
     def apply(self, frame: np.ndarray) -> np.ndarray:
-        out = frame.astype(np.float32)
-        out *= 1.0 - self.alpha
-        out += self.premult
+        out = frame.astype(np.uint16)
+        out *= self.keep
+        out += self.add
+        out >>= 8
         return out.astype(np.uint8)
 
 
@@ -70,7 +79,7 @@ def window_layer(window: Window, maps: dict[str, np.ndarray], palette: dict[str,
     mask = ink.any(-1)
     alpha[mask] = 1.0
     premult[mask] = ink[mask]
-    return Layer(alpha, premult)
+    return Layer.from_alpha(alpha, premult)
 
 
 def _legend(ink: np.ndarray, window: Window, palette: dict, heard: list[str], scale: float, title: str) -> None:

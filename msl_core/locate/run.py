@@ -26,7 +26,7 @@ from msl_core.errors import BadInput, ConfigError, MslError
 from msl_core.locate.inputs import AudioWindows, audio_windows, check_video, model_frame, read_picture, video_frames
 from msl_core.locate.overlay import colours, window_layer
 from msl_core.locate.sources import Window, window_sources, write_csv, write_json
-from msl_core.models.localization import LocalizationConfig, localize_batch
+from msl_core.models.localization import LocalizationConfig, localize_features
 from msl_core.training.model_file import load_model_file
 
 MAX_PENDING = 512 << 20  # bytes of decoded frames waiting for their maps
@@ -70,23 +70,28 @@ class Locator:
         self.on_screen = self.file.on_screen.threshold if self.file.on_screen else None
 
     @torch.no_grad()
-    def maps(self, frames: np.ndarray, logmel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """uint8 (N, h, w, 3) model frames, (N, T, 64) log-mel → audio probabilities (N, C), class maps (N, C, S, S)."""
+    def hear(self, audio: AudioWindows) -> tuple[torch.Tensor, list[str]]:
+        """The audio branch over every window once, before any frame is decoded: its features F^a (kept for the
+        maps) and the categories heard in any window (the legend)."""
+        model, chunks, heard = self.file.model, [], np.zeros(len(self.categories), bool)
+        for first in range(0, len(audio), 64):
+            logmel = torch.from_numpy(audio.logmel(first, first + 64)).to(self.device)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+                fa = model.audio(logmel.unsqueeze(1))
+            heard |= (torch.sigmoid(model.audio_head(fa).float().mean((2, 3))) > self.opts.threshold).any(0).cpu().numpy()
+            chunks.append(fa)
+        return torch.cat(chunks), [self.categories[c] for c in self.keep if heard[c]]
+
+    @torch.no_grad()
+    def maps(self, frames: np.ndarray, fa: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 (N or 1, h, w, 3) model frames and their windows' F^a (N, …) → audio probabilities (N, C) and
+        class maps (N, C, S, S). One frame serves all N windows (a photo)."""
         model, device = self.file.model, self.device
         x = model.prepare_frames(torch.from_numpy(frames).to(device))
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            out = localize_batch(model, x, torch.from_numpy(logmel).to(device), LocalizationConfig())
+            fv = model.vision(x).expand(len(fa), -1, -1, -1)
+            out = localize_features(model, fv, fa, LocalizationConfig())
         return out["audio_prob"].float().cpu().numpy(), out["stage2_class"].float().cpu().numpy()
-
-    @torch.no_grad()
-    def heard(self, audio: AudioWindows) -> list[str]:
-        """Categories heard in any window (the legend), from the audio branch alone, before any frame is decoded."""
-        model, heard = self.file.model, np.zeros(len(self.categories), bool)
-        for first in range(0, len(audio), 64):
-            fa = model.audio(torch.from_numpy(audio.logmel(first, first + 64)).to(self.device).unsqueeze(1))
-            prob = torch.sigmoid(model.audio_head(fa).float().mean((2, 3))).cpu().numpy()
-            heard |= (prob > self.opts.threshold).any(0)
-        return [self.categories[c] for c in self.keep if heard[c]]
 
     def window(self, j: int, start_s: float, prob: np.ndarray, class_maps: np.ndarray, width: int,
                height: int) -> tuple[Window, dict[str, np.ndarray]]:
@@ -166,13 +171,13 @@ def locate_video(loc: Locator, path: Path, out_dir: Path, name: str | None = Non
     audio = audio_windows(path, loc.spec, loc.opts.fps)
     n, fps, size = len(audio), loc.opts.fps, loc.opts.batch_size
     sample_at = np.round(audio.starts * rate).astype(np.int64)  # the frame paired with each window
-    heard = loc.heard(audio) if loc.opts.video else []
+    fa, heard = loc.hear(audio)
     windows, layers, batch, pending = [], {}, [], deque()
     bar = tqdm(total=n, desc=f"locate {path.name}", unit="window", file=sys.stderr, disable=not loc.opts.progress)
 
     def run_batch() -> None:
         first = len(windows)
-        prob, class_maps = loc.maps(np.stack(batch), audio.logmel(first, first + len(batch)))
+        prob, class_maps = loc.maps(np.stack(batch), fa[first : first + len(batch)])
         for k in range(len(batch)):
             window, maps = loc.window(first + k, audio.starts[first + k], prob[k], class_maps[k], w, h)
             windows.append(window)
@@ -238,12 +243,12 @@ def locate_image(loc: Locator, image: Path, sound: Path, out_dir: Path, name: st
     h, w = picture.shape[:2]
     audio = audio_windows(sound, loc.spec, loc.opts.fps)
     frame, c = model_frame(picture, loc.spec), len(loc.categories)
+    fa, _ = loc.hear(audio)
     windows, top, sums, counts = [], np.zeros(c, np.float32), None, np.zeros(c)
     for first in tqdm(range(0, len(audio), loc.opts.batch_size), desc=f"locate {image.name}", file=sys.stderr,
                       disable=not loc.opts.progress):
-        logmel = audio.logmel(first, first + loc.opts.batch_size)
-        prob, class_maps = loc.maps(np.repeat(frame[None], len(logmel), 0), logmel)
-        for k in range(len(logmel)):
+        prob, class_maps = loc.maps(frame[None], fa[first : first + loc.opts.batch_size])
+        for k in range(len(prob)):
             windows.append(loc.window(first + k, audio.starts[first + k], prob[k], class_maps[k], w, h)[0])
             heard = prob[k] > loc.opts.threshold
             sums = np.zeros_like(class_maps[k]) if sums is None else sums
