@@ -25,6 +25,15 @@ class MediaInfo:
     audio_duration: float | None
     width: int | None = None
     height: int | None = None
+    frame_rate: float | None = None  # average frames per second of the video stream
+
+
+def _rate(stream: dict) -> float | None:
+    for key in ("avg_frame_rate", "r_frame_rate"):
+        num, _, den = str(stream.get(key, "0/0")).partition("/")
+        if den and float(den) > 0 and float(num) > 0:
+            return float(num) / float(den)
+    return None
 
 
 _ALIASES: tempfile.TemporaryDirectory | None = None
@@ -80,6 +89,7 @@ def probe(path: str | Path) -> MediaInfo:
         audio_duration=_stream_duration(audio, container) if audio else None,
         width=int(video["width"]) if video else None,
         height=int(video["height"]) if video else None,
+        frame_rate=_rate(video) if video else None,
     )
 
 

@@ -10,8 +10,8 @@ import torch
 from msl_core.errors import BadInput
 from msl_core.models import LocalizationConfig, ModelConfig
 from msl_core.models.coarse_to_fine import build_model
-from msl_core.training.checkpoint import save_model
 from msl_core.training.inference import write_maps
+from msl_core.training.model_file import inference_spec, save_model
 from msl_core.training.synthetic import write_synthetic_inputs
 
 
@@ -24,7 +24,7 @@ def setup(tmp_path, small_threads):
         model = build_model(ModelConfig(num_classes=3, embed_dim=8, hidden_dim=16, categories=("a", "b", "c")),
                             warn_random=False)
         path = tmp_path / f"stage{stage}.pt"
-        save_model(path, model, stage, "x", 1)
+        save_model(path, model, stage, "x", 1, inference_spec(files.frames, files.logmel, model.cfg), "t", {})
         paths.append(path)
     return files, paths
 
@@ -54,7 +54,8 @@ def test_write_maps(setup, tmp_path):
 def test_mismatched_model_files(setup, tmp_path):
     files, (s1, _) = setup
     other = tmp_path / "other.pt"
-    save_model(other, build_model(ModelConfig(num_classes=2), warn_random=False), 2, "x", 1)
+    model = build_model(ModelConfig(num_classes=2), warn_random=False)
+    save_model(other, model, 2, "x", 1, inference_spec(files.frames, files.logmel, model.cfg), "t", {})
     with pytest.raises(BadInput, match="other.pt"):
         write_maps(files.frames, files.logmel, files.index, s1, other, tmp_path / "m.h5", LocalizationConfig(),
                    progress=False)

@@ -12,9 +12,9 @@ import torch
 
 from msl_core.errors import BadInput
 from msl_core.models import ModelConfig
-from msl_core.training.checkpoint import load_model
 from msl_core.training.data import open_training_data
 from msl_core.training.loop import RunOptions, StageOutputs, TrainConfig, TrainingDiverged, train_stage
+from msl_core.training.model_file import load_model
 from msl_core.training.synthetic import write_synthetic_inputs
 
 
@@ -66,9 +66,9 @@ def test_killed_run_resumes_to_the_same_weights(data, tmp_path):
     resumed = StageOutputs.in_dir(tmp_path / "resumed")
     with pytest.raises(Killed):  # dies in the middle of the second epoch
         train_stage(data, model_cfg, cfg, resumed, RunOptions(progress=False), on_batch=_kill_at(1, 1))
-    assert torch.load(resumed.checkpoint, weights_only=False)["epoch"] == 1 and not resumed.model.exists()
+    assert torch.load(resumed.checkpoint, weights_only=True)["epoch"] == 1 and not resumed.model.exists()
     history = train_stage(data, model_cfg, cfg, resumed, RunOptions(progress=False))
-    a, b = torch.load(full.model, weights_only=False), torch.load(resumed.model, weights_only=False)
+    a, b = torch.load(full.model, weights_only=True), torch.load(resumed.model, weights_only=True)
     for key, value in a["state_dict"].items():
         assert torch.equal(value, b["state_dict"][key]), key
     assert [row["loss"] for row in history] == pd.read_csv(full.metrics)["loss"].tolist()

@@ -10,7 +10,7 @@ import click
 from msl_core.errors import MslError
 
 # Each area registers its subcommands in its own module (msl_core/cli/<area>.py) via `register(group)`.
-AREAS = ("ingest", "scenes", "train", "labels", "evaluate")
+AREAS = ("ingest", "scenes", "train", "labels", "evaluate", "locate")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -74,16 +74,7 @@ def localize_batch(
       clip's largest class value (keeps the classes' relative strength and fits float16).
     """
     fv, fa = stage2.backbone_features(frames, logmel)
-    vmap, amap = stage2.class_maps(fv, fa)
-    audio_logits = amap.float().mean((2, 3))  # (N, C)
-    ea = stage2.embed_audio(fa, amap).float()  # (N, C, E)
-    ev = stage2.embed_positions(fv).float()  # (N, E, h, w)
-    sim = F.relu(torch.einsum("nce,nehw->nchw", ea, ev))  # (N, C, h, w)
-    sim = resize_maps(sim, cfg.map_size).clamp(0.0, 1.0)
-    weights = class_weights(audio_logits, cfg.class_threshold, cfg.reference_double_sigmoid)
-    raw = weighted_class_mean(sim, weights)
-    out = {"stage2": max_normalise(raw), "stage2_raw": raw, "stage2_class": sim,
-           "audio_prob": torch.sigmoid(audio_logits), "visual_prob": torch.sigmoid(vmap.float().mean((2, 3)))}
+    out = localize_features(stage2, fv, fa, cfg)
     if stage1 is not None:
         fv1, fa1 = stage1.backbone_features(frames, logmel)
         vmap1, amap1 = stage1.class_maps(fv1, fa1)
@@ -94,3 +85,18 @@ def localize_batch(
         peak = cam.flatten(1).amax(1).clamp_min(1e-12)[:, None, None, None]
         out["cam_class"] = cam / peak
     return out
+
+
+@torch.no_grad()
+def localize_features(stage2: CoarseToFine, fv: Tensor, fa: Tensor, cfg: LocalizationConfig) -> dict[str, Tensor]:
+    """The stage-2 part of `localize_batch` from backbone features F^v (N, Dv, h, w) and F^a (N, Da, t, f)."""
+    vmap, amap = stage2.class_maps(fv, fa)
+    audio_logits = amap.float().mean((2, 3))  # (N, C)
+    ea = stage2.embed_audio(fa, amap).float()  # (N, C, E)
+    ev = stage2.embed_positions(fv).float()  # (N, E, h, w)
+    sim = F.relu(torch.einsum("nce,nehw->nchw", ea, ev))  # (N, C, h, w)
+    sim = resize_maps(sim, cfg.map_size).clamp(0.0, 1.0)
+    weights = class_weights(audio_logits, cfg.class_threshold, cfg.reference_double_sigmoid)
+    raw = weighted_class_mean(sim, weights)
+    return {"stage2": max_normalise(raw), "stage2_raw": raw, "stage2_class": sim,
+            "audio_prob": torch.sigmoid(audio_logits), "visual_prob": torch.sigmoid(vmap.float().mean((2, 3)))}

@@ -1,9 +1,9 @@
-"""Checkpoints: the resumable per-epoch file and the final model file.
+"""Checkpoints: the resumable per-epoch file (the final model file is `model_file`).
 
 The resumable file (`checkpoint.pt`, beside the rule's outputs but not one of them, so Snakemake never deletes it)
 holds model, optimiser, epoch, RNG states, loss history and a hash of everything that changes the result; a run
 with a different hash starts afresh. Writes go to a temporary file renamed into place, so a job killed while
-saving leaves the last good checkpoint intact.
+saving leaves the last good checkpoint intact. It holds only tensors and plain values and loads weights-only.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from msl_core.errors import BadInput, MslError
-from msl_core.models.coarse_to_fine import CoarseToFine, ModelConfig, build_model
+from msl_core.errors import MslError
+from msl_core.models.coarse_to_fine import CoarseToFine
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,10 @@ def atomic_save(obj: Any, path: str | Path) -> None:
 
 
 def rng_state() -> dict:
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    """Every generator's state as tensors and plain values (a weights-only load must be able to read it)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {"torch": torch.get_rng_state(), "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss,
+                                                       gauss], "python": random.getstate()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -54,7 +57,8 @@ def rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
     random.setstate(state["python"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -90,8 +94,8 @@ def load_resumable(path: str | Path, chash: str) -> dict | None:
     if not path.is_file():
         return None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - a checkpoint cut short by a kill: start over rather than fail
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - a checkpoint cut short by a kill (or not ours): start over
         log.warning("%s is unreadable (%s): starting from scratch", path, exc)
         return None
     if state.get("config_hash") != chash:
@@ -99,31 +103,3 @@ def load_resumable(path: str | Path, chash: str) -> dict | None:
                     path, state.get("config_hash"), chash)
         return None
     return state
-
-
-def save_model(path: str | Path, model: CoarseToFine, stage: int, chash: str, epochs: int) -> None:
-    """The rule's output: weights + the model config needed to rebuild them."""
-    assert_finite(model, "final model")
-    atomic_save({"model_config": model.cfg.to_dict(), "state_dict": model.state_dict(), "stage": stage,
-                 "config_hash": chash, "epochs": epochs}, path)
-
-
-def read_model_file(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise BadInput(path, "model file not found")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:
-        raise BadInput(path, f"cannot read model file ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(state, dict) or "model_config" not in state or "state_dict" not in state:
-        raise BadInput(path, "not an msl model file (needs 'model_config' and 'state_dict')")
-    return state
-
-
-def load_model(path: str | Path, device: torch.device | str = "cpu") -> CoarseToFine:
-    """Rebuild a trained model from its `model.pt`, in eval mode on `device`."""
-    state = read_model_file(path)
-    model = build_model(ModelConfig.from_dict(state["model_config"]), None, warn_random=False)
-    model.load_state_dict(state["state_dict"])
-    return model.to(device).eval()

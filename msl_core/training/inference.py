@@ -14,8 +14,8 @@ from tqdm import tqdm
 from msl_core.errors import BadInput
 from msl_core.models.localization import LocalizationConfig, localize_batch
 from msl_core.store import WholeFileAudio, write_index_datasets
-from msl_core.training.checkpoint import load_model
 from msl_core.training.data import check_media, read_index, split_rows
+from msl_core.training.model_file import load_model
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -24,16 +24,17 @@ from msl_core.errors import BadInput, ConfigError, MslError
 from msl_core.models.coarse_to_fine import CoarseToFine, ModelConfig, build_model
 from msl_core.models.losses import stage_losses
 from msl_core.training.checkpoint import (
+    atomic_save,
     config_hash,
     file_fingerprint,
     load_resumable,
-    read_model_file,
     save_checkpoint,
-    save_model,
     set_rng_state,
 )
 from msl_core.training.curves import plot_losses
 from msl_core.training.data import TrainingData, epoch_generator, make_loader
+from msl_core.training.model_file import inference_spec, read_model_file, save_model, write_model_card
+from msl_core.training.on_screen import on_screen_threshold
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +88,13 @@ class StageOutputs:
     metrics: Path
     curve: Path
     checkpoint: Path
+    card: Path  # model_card.md
 
     @classmethod
     def in_dir(cls, folder: str | Path) -> StageOutputs:
         folder = Path(folder)
-        return cls(folder / "model.pt", folder / "metrics.csv", folder / "loss.png", folder / "checkpoint.pt")
+        return cls(folder / "model.pt", folder / "metrics.csv", folder / "loss.png", folder / "checkpoint.pt",
+                   folder / "model_card.md")
 
 
 BatchHook = Callable[[int, int], None]
@@ -192,6 +195,11 @@ def validation_loss(model: CoarseToFine, loader, cfg: TrainConfig, opts: RunOpti
     return {k: v / samples for k, v in sums.items()}
 
 
+def save_weights(path: Path, model: CoarseToFine, epoch: int) -> None:
+    """The selected epoch's weights (tensors only), kept beside the checkpoint until the stage ends."""
+    atomic_save({"state_dict": model.state_dict(), "epoch": epoch}, path)
+
+
 def _finite(x: float) -> bool:
     return math.isfinite(x)
 
@@ -217,11 +225,13 @@ def run_hash(model_cfg: ModelConfig, cfg: TrainConfig, data: TrainingData, visio
 def train_stage(data: TrainingData, model_cfg: ModelConfig, cfg: TrainConfig, outputs: StageOutputs,
                 opts: RunOptions = RunOptions(), *, vision_weights: str | None = None,
                 stage1_model: str | Path | None = None, on_batch: BatchHook | None = None,
-                audio_weights: str | None = None, val: TrainingData | None = None) -> list[dict]:
+                audio_weights: str | None = None, val: TrainingData | None = None,
+                dataset: str | None = None) -> list[dict]:
     """Train one stage to `outputs`, resuming from `outputs.checkpoint` when it matches this run.
 
     With `val` (the val split's rows; `select_epoch: val_loss`), every epoch is also scored on it and the epoch
-    with the lowest val loss becomes the model. Returns the per-epoch history (the rows of metrics.csv).
+    with the lowest val loss becomes the model. `dataset` names the training data in the model file (default: the
+    folder of frames.h5, results/<dataset>/). Returns the per-epoch history (the rows of metrics.csv).
     """
     if (val is not None) != (cfg.select_epoch == "val_loss"):
         raise ConfigError("train.select_epoch", "val_loss needs the val rows, and only it uses them")
@@ -251,16 +261,28 @@ def train_stage(data: TrainingData, model_cfg: ModelConfig, cfg: TrainConfig, ou
         if val_loader is not None:
             means |= validation_loss(model, val_loader, cfg, opts)
             if means["val_loss"] <= min(h["val_loss"] for h in [*history, means]):
-                save_model(best, model, cfg.stage, chash, epoch + 1)
+                save_weights(best, model, epoch + 1)
         history.append({"epoch": epoch + 1, **means})
         save_checkpoint(outputs.checkpoint, model, optimizer, epoch + 1, history, chash)
         log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k} {v:.4f}" for k, v in means.items()))
     if val_loader is not None:
         chosen = min(history, key=lambda h: h["val_loss"])["epoch"]
         log.info("stage %d: epoch %d has the lowest val loss; it becomes %s", cfg.stage, chosen, outputs.model)
-        best.replace(outputs.model)
-    else:
-        save_model(outputs.model, model, cfg.stage, chash, cfg.epochs)
+        model.load_state_dict(torch.load(best, map_location=opts.device, weights_only=True)["state_dict"])
+        best.unlink()
+        cfg = replace(cfg, epochs=chosen)
+    save_final_model(outputs, model, cfg, chash, data, history, opts.device, dataset)
     write_metrics(outputs.metrics, history)
     plot_losses(history, outputs.curve, title=f"stage {cfg.stage}")
     return history
+
+
+def save_final_model(outputs: StageOutputs, model: CoarseToFine, cfg: TrainConfig, chash: str, data: TrainingData,
+                     history: list[dict], device: torch.device, dataset: str | None) -> None:
+    """model.pt with everything inference needs (stage 2: the on-screen threshold too), then its model card."""
+    files = data.files
+    on_screen = on_screen_threshold(model, files, data.n_rows, device, cfg.batch_size) if cfg.stage == 2 else None
+    losses = {k: v for k, v in history[-1].items() if k not in ("epoch", "samples_per_s")}
+    save_model(outputs.model, model, cfg.stage, chash, cfg.epochs, inference_spec(files.frames, files.logmel, model.cfg),
+               dataset or files.frames.parent.name, losses, on_screen)
+    write_model_card(outputs.model, outputs.card)

@@ -59,9 +59,12 @@ def score_target(name):
 
 
 def dataset_targets(name):
-    """A dataset's default outputs: its score, the field's protocols where it has boxes, labels and proposals."""
+    """A dataset's default outputs: its score, the field's protocols where it has boxes, labels, proposals and
+    (evaluate.overlays > 0) `msl locate` overlays of its first test clips."""
     score = score_target(name)
-    return (score, *(("protocols.md",) if score == "ciou.txt" else ()), "labels_report.md", "proposals.h5")
+    boxed = ("protocols.md",) if score == "ciou.txt" else ()
+    overlays = ("overlays.png",) if config["evaluate"]["overlays"] else ()
+    return (score, *boxed, "labels_report.md", "proposals.h5", *overlays)
 
 
 def manifest_path(wildcards):

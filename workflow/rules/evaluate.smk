@@ -121,3 +121,32 @@ rule protocols:
         mem_mb=2000,
     script:
         "../scripts/protocols.py"
+
+
+rule overlays:
+    conda:
+        "../../envs/msl.yaml"
+    input:
+        model="results/{dataset}/stage2/model.pt",
+        index="results/{dataset}/index.csv",
+    output:
+        videos=directory("results/{dataset}/overlays"),
+        sheet=report(
+            "results/{dataset}/overlays.png",
+            caption="../report/overlays.rst",
+            category="{dataset}",
+            subcategory="Evaluation",
+            labels={"dataset": "{dataset}", "figure": "msl locate overlays of test clips"},
+        ),
+    log:
+        "results/{dataset}/logs/overlays.log",
+    benchmark:
+        "results/{dataset}/benchmarks/overlays.tsv"
+    params:
+        n=config["evaluate"]["overlays"],
+        threshold=config["evaluate"]["class_threshold"],
+    threads: 2
+    resources:
+        mem_mb=4000,
+    script:
+        "../scripts/overlays.py"

@@ -17,6 +17,13 @@ rule train_stage1:
             category="Training",
             labels={"dataset": "{dataset}", "stage": "1"},
         ),
+        card=report(
+            "results/{dataset}/stage1/model_card.md",
+            caption="../report/model_card.rst",
+            category="Training",
+            subcategory="Model cards",
+            labels={"dataset": "{dataset}", "stage": "1"},
+        ),
     log:
         "results/{dataset}/logs/train_stage1.log",
     benchmark:
@@ -45,6 +52,13 @@ rule train_stage2:
             "results/{dataset}/stage2/loss.png",
             caption="../report/train_loss.rst",
             category="Training",
+            labels={"dataset": "{dataset}", "stage": "2"},
+        ),
+        card=report(
+            "results/{dataset}/stage2/model_card.md",
+            caption="../report/model_card.rst",
+            category="Training",
+            subcategory="Model cards",
             labels={"dataset": "{dataset}", "stage": "2"},
         ),
     log:

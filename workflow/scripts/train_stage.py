@@ -30,10 +30,12 @@ train_stage(
     data,
     model_cfg,
     train_cfg,
-    StageOutputs(Path(out.model), Path(out.metrics), Path(out.curve), Path(out.model).with_name("checkpoint.pt")),
+    StageOutputs(Path(out.model), Path(out.metrics), Path(out.curve), Path(out.model).with_name("checkpoint.pt"),
+                 Path(out.card)),
     opts,
     vision_weights=inp.get("vision_weights"),
     stage1_model=inp.get("stage1"),
     audio_weights=inp.get("audio_weights"),
     val=val,
+    dataset=snakemake.wildcards.dataset,  # noqa: F821
 )

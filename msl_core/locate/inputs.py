@@ -1,0 +1,96 @@
+"""The model's inputs from user media, with the parameters stored in the model file.
+
+Window j covers [j/fps, j/fps + window_s) of the sound; its frame is the picture shown at j/fps (as ingestion
+pairs a window with the frame at its start). At fps = 1/window_s the windows are the method's own; a higher
+fps slides the same window in smaller steps for smoother maps.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from msl_core import media
+from msl_core.errors import BadInput
+from msl_core.spectrogram import transform
+from msl_core.training.model_file import InferenceSpec
+
+
+@dataclass(frozen=True)
+class AudioWindows:
+    """The decoded sound and the start time of each window (log-mel is computed per batch, so memory stays flat)."""
+
+    wave: np.ndarray
+    starts: np.ndarray  # (n,) seconds
+    spec: InferenceSpec
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def logmel(self, first: int, last: int) -> np.ndarray:
+        """(last - first, T, n_mels) float32 log-mel of windows first..last-1."""
+        sr = self.spec.logmel.sample_rate
+        length = round(self.spec.window_s * sr)
+        offsets = np.round(self.starts[first:last] * sr).astype(np.int64)
+        return transform(np.stack([self.wave[o : o + length] for o in offsets]), self.spec.logmel)
+
+
+def audio_windows(path: str | Path, spec: InferenceSpec, fps: float) -> AudioWindows:
+    """Decode the sound of `path` once (any format ffmpeg reads) and place windows every 1/fps seconds."""
+    sr = spec.logmel.sample_rate
+    wave = media.decode_audio(path, sr)
+    length = round(spec.window_s * sr)
+    if wave.size < length:
+        raise BadInput(path, f"the sound lasts {wave.size / sr:.2f} s, shorter than one {spec.window_s:g}-s window")
+    n = 1 + int((wave.size - length) * fps / sr + 1e-6)
+    return AudioWindows(wave, np.arange(n) / fps, spec)
+
+
+def model_frame(picture: np.ndarray, spec: InferenceSpec) -> np.ndarray:
+    """A picture of any size (H, W, 3) RGB uint8 → the model's frame size, bilinear (the whole picture, no crop)."""
+    h, w = spec.frame_size
+    return cv2.resize(picture, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def read_picture(path: str | Path) -> np.ndarray:
+    """A still image at its own resolution, RGB uint8."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise BadInput(path, "not a readable image" if Path(path).is_file() else "file not found")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def check_video(path: str | Path) -> media.MediaInfo:
+    """Probe a video for `locate`: it needs a picture and a sound."""
+    info = media.probe(path)
+    if info.width is None or info.video_duration is None:
+        raise BadInput(path, "is a still image or has no video stream: give a sound with it (msl locate IMAGE AUDIO)")
+    if info.audio_duration is None:
+        raise BadInput(path, "has no audio stream: msl locate needs the sound (give a separate one: IMAGE AUDIO)")
+    return info
+
+
+def video_frames(path: str | Path, info: media.MediaInfo) -> Iterator[np.ndarray]:
+    """Every frame of the first video stream at its own size, at a constant `info.frame_rate`, from one ffmpeg."""
+    w, h = info.width, info.height
+    cmd = ["ffmpeg", "-v", "error", "-nostdin", "-noautorotate", "-i", str(path), "-map", "0:v:0",
+           "-vf", f"fps={info.frame_rate}", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:"]
+    size = w * h * 3
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
+        try:
+            while len(buf := proc.stdout.read(size)) == size:
+                yield np.frombuffer(buf, np.uint8).reshape(h, w, 3)
+        finally:
+            proc.stdout.close()
+            code = proc.wait()
+        err.seek(0)
+        message = err.read().decode(errors="replace").strip().splitlines()
+    if code != 0:
+        raise BadInput(path, f"ffmpeg could not decode its video ({message[-1] if message else f'exit {code}'})")

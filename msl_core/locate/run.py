@@ -1,0 +1,303 @@
+"""`msl locate` end to end: one decode of the input, the frames batched through the model, one encode.
+
+A video streams through: each decoded frame is kept only until the window it is shown in has its maps (a batch
+of windows runs when full, or early when the waiting frames pass MAX_PENDING bytes), then composited and piped
+to the encoder, which muxes the input's own sound back in. All files are written under temporary names and
+renamed together at the end, so a failure leaves nothing half written.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from collections import deque
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Self
+
+import cv2
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from msl_core.errors import BadInput, ConfigError, MslError
+from msl_core.locate.inputs import AudioWindows, audio_windows, check_video, model_frame, read_picture, video_frames
+from msl_core.locate.overlay import colours, window_layer
+from msl_core.locate.sources import Window, window_sources, write_csv, write_json
+from msl_core.models.localization import LocalizationConfig, localize_features
+from msl_core.training.model_file import load_model_file
+
+MAX_PENDING = 512 << 20  # bytes of decoded frames waiting for their maps
+
+
+@dataclass(frozen=True)
+class LocateOptions:
+    fps: float = 1.0  # windows per second (1: the method's own non-overlapping 1-s windows)
+    categories: tuple[str, ...] = ()  # report only these (default: all the model knows)
+    threshold: float = 0.3  # a category is heard when σ(z^a) exceeds this (as `evaluate.class_threshold`)
+    video: bool = True  # False: JSON and CSV only
+    batch_size: int = 8
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class Located:
+    json: Path
+    csv: Path
+    picture: Path | None  # the overlay .mp4 (video) or .png (image + sound)
+    windows: list[Window]
+
+
+class Locator:
+    """A stage-2 model file ready to turn frames + log-mel into per-window sources."""
+
+    def __init__(self, model_path: str | Path, opts: LocateOptions, device: torch.device | None = None) -> None:
+        if opts.fps <= 0:
+            raise MslError(f"--fps must be positive, got {opts.fps}")
+        self.device = device or torch.device("cpu")
+        self.file = load_model_file(model_path, self.device)
+        if self.file.stage != 2:
+            raise BadInput(model_path, f"is a stage-{self.file.stage} model; msl locate needs the stage-2 model "
+                                       "(results/<dataset>/stage2/model.pt)")
+        self.opts, self.spec, self.categories = opts, self.file.inference, self.file.categories
+        unknown = [c for c in opts.categories if c not in self.categories]
+        if unknown:
+            raise BadInput(model_path, f"knows no category {', '.join(unknown)} (it knows: {', '.join(self.categories)})")
+        self.keep = [self.categories.index(c) for c in opts.categories] or list(range(len(self.categories)))
+        self.palette = colours(self.categories)
+        self.on_screen = self.file.on_screen.threshold if self.file.on_screen else None
+
+    @torch.no_grad()
+    def hear(self, audio: AudioWindows) -> tuple[torch.Tensor, list[str]]:
+        """The audio branch over every window once, before any frame is decoded: its features F^a (kept for the
+        maps) and the categories heard in any window (the legend)."""
+        model, chunks, heard = self.file.model, [], np.zeros(len(self.categories), bool)
+        for first in range(0, len(audio), 64):
+            logmel = torch.from_numpy(audio.logmel(first, first + 64)).to(self.device)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+                fa = model.audio(logmel.unsqueeze(1))
+            heard |= (torch.sigmoid(model.audio_head(fa).float().mean((2, 3))) > self.opts.threshold).any(0).cpu().numpy()
+            chunks.append(fa)
+        return torch.cat(chunks), [self.categories[c] for c in self.keep if heard[c]]
+
+    @torch.no_grad()
+    def maps(self, frames: np.ndarray, fa: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 (N or 1, h, w, 3) model frames and their windows' F^a (N, …) → audio probabilities (N, C) and
+        class maps (N, C, S, S). One frame serves all N windows (a photo)."""
+        model, device = self.file.model, self.device
+        x = model.prepare_frames(torch.from_numpy(frames).to(device))
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            fv = model.vision(x).expand(len(fa), -1, -1, -1)
+            out = localize_features(model, fv, fa, LocalizationConfig())
+        return out["audio_prob"].float().cpu().numpy(), out["stage2_class"].float().cpu().numpy()
+
+    def window(self, j: int, start_s: float, prob: np.ndarray, class_maps: np.ndarray, width: int,
+               height: int) -> tuple[Window, dict[str, np.ndarray]]:
+        return window_sources(j, start_s, self.spec.window_s, prob, class_maps, self.categories, self.keep,
+                              self.opts.threshold, self.on_screen, width, height)
+
+    def header(self, inputs: list[Path], width: int, height: int, duration: float) -> dict:
+        return {"inputs": [str(p) for p in inputs], "model": str(self.file.path), "dataset": self.file.dataset,
+                "categories": [self.categories[c] for c in self.keep], "threshold": self.opts.threshold,
+                "on_screen_threshold": self.on_screen, "fps": self.opts.fps, "window_s": self.spec.window_s,
+                "width": width, "height": height, "duration_s": round(duration, 3)}
+
+
+class Outputs:
+    """The files of one input, written under temporary names and renamed into place only when all succeeded."""
+
+    def __init__(self, out_dir: Path, name: str, picture_suffix: str | None) -> None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.final = {"json": out_dir / f"{name}.json", "csv": out_dir / f"{name}.csv"}
+        if picture_suffix:
+            self.final["picture"] = out_dir / f"{name}{picture_suffix}"
+        self.tmp = {k: p.with_name(f".{p.stem}.partial{p.suffix}") for k, p in self.final.items()}
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            for key, tmp in self.tmp.items():
+                tmp.replace(self.final[key])
+        else:
+            for tmp in self.tmp.values():
+                tmp.unlink(missing_ok=True)
+
+    def located(self, windows: list[Window]) -> Located:
+        return Located(self.final["json"], self.final["csv"], self.final.get("picture"), windows)
+
+
+class VideoEncoder:
+    """One ffmpeg process: raw RGB frames on stdin + the input's sound → H.264/AAC mp4."""
+
+    def __init__(self, out: Path, width: int, height: int, rate: float, sound: Path) -> None:
+        self.out, self.err = out, tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        cmd = ["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s",
+               f"{width}x{height}", "-r", str(Fraction(rate).limit_denominator(1001)), "-i", "pipe:",
+               "-i", str(sound), "-map", "0:v:0", "-map", "1:a:0", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2",
+               "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
+               "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", "-f", "mp4", str(out)]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self.err)
+
+    def write(self, frame: np.ndarray) -> None:
+        try:
+            self.proc.stdin.write(frame.tobytes())
+        except BrokenPipeError:
+            self.close()
+
+    def close(self) -> None:
+        if not self.proc.stdin.closed:
+            self.proc.stdin.close()
+        code = self.proc.wait()
+        self.err.seek(0)
+        message = self.err.read().decode(errors="replace").strip().splitlines()
+        self.err.close()
+        if code != 0:
+            raise MslError(f"{self.out}: ffmpeg could not write the overlay ({message[-1] if message else code})")
+
+    def abort(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+def locate_video(loc: Locator, path: Path, out_dir: Path, name: str | None = None) -> Located:
+    """Sources per window of a video, and its overlay (unless `video=False`)."""
+    info = check_video(path)
+    rate, w, h = info.frame_rate or 25.0, info.width, info.height
+    audio = audio_windows(path, loc.spec, loc.opts.fps)
+    n, fps, size = len(audio), loc.opts.fps, loc.opts.batch_size
+    sample_at = np.round(audio.starts * rate).astype(np.int64)  # the frame paired with each window
+    fa, heard = loc.hear(audio)
+    windows, layers, batch, pending = [], {}, [], deque()
+    bar = tqdm(total=n, desc=f"locate {path.name}", unit="window", file=sys.stderr, disable=not loc.opts.progress)
+
+    def run_batch() -> None:
+        first = len(windows)
+        prob, class_maps = loc.maps(np.stack(batch), fa[first : first + len(batch)])
+        for k in range(len(batch)):
+            window, maps = loc.window(first + k, audio.starts[first + k], prob[k], class_maps[k], w, h)
+            windows.append(window)
+            if encoder:
+                layers[window.index] = window_layer(window, maps, loc.palette, heard, w, h)
+        bar.update(len(batch))
+        batch.clear()
+
+    def shown_in(i: int) -> int:
+        return min(int(i * fps / rate + 1e-6), n - 1)
+
+    def flush(final: bool = False) -> None:
+        while pending and (final or shown_in(pending[0][0]) < len(windows)):
+            i, frame = pending.popleft()
+            encoder.write(layers[shown_in(i)].apply(frame))
+            for j in [j for j in layers if j < shown_in(i)]:
+                del layers[j]
+
+    with Outputs(out_dir, name or path.stem, ".mp4" if loc.opts.video else None) as out:
+        encoder = VideoEncoder(out.tmp["picture"], w, h, rate, path) if loc.opts.video else None
+        try:
+            last, sampled = None, 0
+            for i, frame in enumerate(video_frames(path, info)):
+                last = frame
+                while sampled < n and sample_at[sampled] <= i:
+                    batch.append(model_frame(frame, loc.spec))
+                    sampled += 1
+                    if len(batch) == size:
+                        run_batch()
+                if encoder:
+                    pending.append((i, frame))
+                    if batch and len(pending) * frame.nbytes > MAX_PENDING:
+                        run_batch()
+                    flush()
+            if last is None:
+                raise BadInput(path, "no video frame could be decoded")
+            while sampled < n:  # the sound outlasts the picture: its last frame stays on screen
+                batch.append(model_frame(last, loc.spec))
+                sampled += 1
+                if len(batch) == size:
+                    run_batch()
+            if batch:
+                run_batch()
+            if encoder:
+                flush(final=True)
+                encoder.close()
+        except BaseException:
+            if encoder:
+                encoder.abort()
+            raise
+        finally:
+            bar.close()
+        duration = max(info.video_duration or 0.0, info.audio_duration or 0.0)
+        write_json(out.tmp["json"], loc.header([path], w, h, duration), windows)
+        write_csv(out.tmp["csv"], windows)
+    return out.located(windows)
+
+
+def locate_image(loc: Locator, image: Path, sound: Path, out_dir: Path, name: str | None = None) -> Located:
+    """Sources per window of a sound over one photo; the PNG draws each category heard anywhere in the sound with
+    its maximum probability and its map averaged over the windows where it is heard."""
+    picture = read_picture(image)
+    h, w = picture.shape[:2]
+    audio = audio_windows(sound, loc.spec, loc.opts.fps)
+    frame, c = model_frame(picture, loc.spec), len(loc.categories)
+    fa, _ = loc.hear(audio)
+    windows, top, sums, counts = [], np.zeros(c, np.float32), None, np.zeros(c)
+    for first in tqdm(range(0, len(audio), loc.opts.batch_size), desc=f"locate {image.name}", file=sys.stderr,
+                      disable=not loc.opts.progress):
+        prob, class_maps = loc.maps(frame[None], fa[first : first + loc.opts.batch_size])
+        for k in range(len(prob)):
+            windows.append(loc.window(first + k, audio.starts[first + k], prob[k], class_maps[k], w, h)[0])
+            heard = prob[k] > loc.opts.threshold
+            sums = np.zeros_like(class_maps[k]) if sums is None else sums
+            sums[heard] += class_maps[k][heard]
+            counts += heard
+            top = np.maximum(top, prob[k])
+    duration = audio.wave.size / loc.spec.logmel.sample_rate
+    with Outputs(out_dir, name or image.stem, ".png" if loc.opts.video else None) as out:
+        if loc.opts.video:
+            mean_maps = sums / np.maximum(counts, 1)[:, None, None]
+            summary, maps = window_sources(-1, 0.0, duration, top, mean_maps, loc.categories, loc.keep,
+                                           loc.opts.threshold, loc.on_screen, w, h)
+            drawn = window_layer(summary, maps, loc.palette, [s.category for s in summary.sources], w, h).apply(picture)
+            if not cv2.imwrite(str(out.tmp["picture"]), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR)):
+                raise MslError(f"{out.final['picture']}: could not write the PNG")
+        write_json(out.tmp["json"], loc.header([image, sound], w, h, duration), windows)
+        write_csv(out.tmp["csv"], windows)
+    return out.located(windows)
+
+
+def locate(inputs: list[str | Path], model: str | Path | Locator, out_dir: str | Path,
+           opts: LocateOptions = LocateOptions(), device: torch.device | None = None, name: str | None = None) -> Located:
+    """VIDEO, or IMAGE AUDIO → files in `out_dir` named `name` (default: after the first input)."""
+    paths = [Path(p) for p in inputs]
+    if len(paths) not in (1, 2):
+        raise MslError(f"give one video, or one image and one sound; got {len(paths)} files")
+    for p in paths:
+        if not p.is_file():
+            raise BadInput(p, "file not found")
+    loc = model if isinstance(model, Locator) else Locator(model, opts, device)
+    if len(paths) == 1:
+        return locate_video(loc, paths[0], Path(out_dir), name)
+    return locate_image(loc, paths[0], paths[1], Path(out_dir), name)
+
+
+def locate_test_clips(index_csv: str | Path, model: str | Path, out_dir: str | Path, n: int, opts: LocateOptions,
+                      device: torch.device | None = None) -> list[tuple[str, Path, Path]]:
+    """Overlays of the first `n` test clips of a dataset's index.csv → [(clip id, overlay, JSON)]."""
+    import pandas as pd
+
+    if n < 1:
+        raise ConfigError("evaluate.overlays", f"is {n}: set it to the number of test clips to draw")
+    index = pd.read_csv(index_csv, keep_default_na=False)
+    clips = index[index["split"] == "test"].drop_duplicates("clip_id").head(n)
+    if clips.empty:
+        raise BadInput(index_csv, "has no test clips to draw")
+    loc, done = Locator(model, opts, device), []
+    for clip in clips.itertuples():
+        media = [clip.video_path] if clip.video_path else [clip.image_path, clip.audio_path]
+        located = locate(media, loc, out_dir, name=str(clip.clip_id))
+        done.append((str(clip.clip_id), located.picture, located.json))
+    return done
