@@ -29,6 +29,7 @@ class MediaInfo:
 
 
 def _rate(stream: dict) -> float | None:
+    """A stream's frame rate (average, else nominal); None when ffprobe does not know it."""
     for key in ("avg_frame_rate", "r_frame_rate"):
         num, _, den = str(stream.get(key, "0/0")).partition("/")
         if den and float(den) > 0 and float(num) > 0:
@@ -108,7 +109,7 @@ def decodable_seconds(path: str | Path) -> tuple[float | None, float | None]:
         raise BadInput(path, f"unreadable media ({_ffmpeg_error(exc)})") from exc
     video = None
     for stream in info.get("streams", []):
-        rate = _rate(stream.get("avg_frame_rate")) or _rate(stream.get("r_frame_rate"))
+        rate = _rate(stream)
         if rate and stream.get("nb_read_packets") not in (None, "N/A"):
             video = int(stream["nb_read_packets"]) / rate
     try:
@@ -118,14 +119,6 @@ def decodable_seconds(path: str | Path) -> tuple[float | None, float | None]:
             raise
         audio = None
     return video, audio
-
-
-def _rate(value: str | None) -> float | None:
-    if not value or value in ("0/0", "N/A"):
-        return None
-    num, _, den = value.partition("/")
-    rate = float(num) / float(den or 1)
-    return rate if rate > 0 else None
 
 
 def check_whole(path: str | Path, what: str, declared: float | None, decodable: float | None) -> None:

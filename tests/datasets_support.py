@@ -43,7 +43,9 @@ class Demo:
 def build_demo(folder: Path, msl: Path, config: Path) -> Demo:
     subprocess.run([str(msl), "scenes", "build", "--preset", "tiny", "--out", str(folder), "--config", str(config)],
                    check=True, capture_output=True)
-    demo = Demo(folder, pd.read_csv(folder / "videos" / "manifest.csv", dtype=str, keep_default_na=False), (0, 0))
+    manifest = pd.read_csv(folder / "videos" / "manifest.csv", dtype=str, keep_default_na=False)
+    scenes = manifest[manifest["clip_id"].str.fullmatch(r"scene_\d+")]  # not the protocol probes (silence, noise…)
+    demo = Demo(folder, scenes.reset_index(drop=True), (0, 0))
     for path in sorted((folder / "annotations").glob("*.json")):
         coco = json.loads(path.read_text())
         if "images" not in coco:
