@@ -166,11 +166,11 @@ def write_model_card(model_path: str | Path, out: str | Path) -> None:
     mf = load_model_file(model_path)
     spec, cfg, mel = mf.inference, mf.model.cfg, mf.inference.logmel
     mean, std = ([round(v, 3) for v in values] for values in (spec.pixel_mean, spec.pixel_std))
-    network = (f"{cfg.vision_backbone} vision backbone, embedding {cfg.embed_dim}, {cfg.num_classes} categories: "
-               f"{', '.join(mf.categories)}")
+    network = (f"{cfg.vision_backbone} vision backbone, {cfg.audio_backbone} audio backbone, embedding "
+               f"{cfg.embed_dim}, {cfg.num_classes} categories: {', '.join(mf.categories)}")
     frames = f"{spec.frame_size[0]}×{spec.frame_size[1]} RGB frames (mean {mean}, std {std})"
-    sound = (f"{spec.window_s:g}-s windows of {mel.sample_rate} Hz mono, {mel.n_mels}-band log-mel "
-             f"(n_fft {mel.n_fft}, hop {mel.hop_length})")
+    sound = (f"{spec.window_s:g}-s windows of {mel.sample_rate} Hz mono, {mel.n_mels}-band log-mel of the "
+             f"{front_end_name(mel)} front end (hop {mel.hop_length})")
     lines = [
         f"# msl model card: {mf.dataset}, stage {mf.stage}",
         "",
