@@ -12,7 +12,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from conftest import make_video, tone
+from timing import timed
 
 from msl_core.ingest import write_frames, write_logmels
 from msl_core.manifest import build_index, load_manifest
@@ -35,12 +35,6 @@ def make_clips(folder: Path, n: int, seconds: int) -> Path:
         rows.append({"clip_id": str(k), "video_path": f"{k}.mp4", "split": "train"})
     pd.DataFrame(rows).to_csv(folder / "manifest.csv", index=False)
     return folder / "manifest.csv"
-
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def main() -> None:

@@ -13,13 +13,13 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from locate_support import moving_square_video
+from timing import timed
 
 from msl_core.device import resolve_device
 from msl_core.locate.run import LocateOptions, locate
@@ -36,12 +36,6 @@ def demo_model(path: Path) -> Path:
                          tuple(model.pixel_std.flatten().tolist()))
     save_model(path, model, 2, "bench", 1, spec, "bench", {})
     return path
-
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def main() -> None:
