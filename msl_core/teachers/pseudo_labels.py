@@ -192,11 +192,15 @@ def tagger_agreement_table(index: pd.DataFrame, categories: CategorySet, cfg: La
     tables = {}
     for vocabulary in vocabularies:
         truth, _ = tag_labels(index, vocabulary)
-        membership = category_maps.audio_map(vocabulary, table=cfg.audio_map if vocabulary is categories else None,
-                                             ontology=cfg.ontology, class_labels=cfg.audioset_labels)
+        try:
+            membership = category_maps.audio_map(vocabulary, table=cfg.audio_map if vocabulary is categories else None,
+                                                 ontology=cfg.ontology, class_labels=cfg.audioset_labels)
+        except ConfigError as exc:  # a dataset's own tags that are not AudioSet classes: nothing to compare
+            log.warning("tagger not compared on the '%s' vocabulary: %s", vocabulary.kind, exc)
+            continue
         scores = category_maps.pool_max(probs, membership)
         tables[vocabulary.kind] = tagger_agreement(scores, truth, list(vocabulary.names), cfg.sharpen_threshold)
-    return tables
+    return tables or None
 
 
 def label_agreement_tables(index: pd.DataFrame, categories: CategorySet, audio: np.ndarray, visual: np.ndarray,
