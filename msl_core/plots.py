@@ -129,8 +129,8 @@ def per_event_chart(numbers: dict, out: str | Path) -> Path:
     ax.set_ylim(0, 1.15)
     ax.set_ylabel("accuracy on event seconds", fontsize=9)
     auc = numbers.get("temporal_auc")
-    ax.set_title(f"events of {numbers['n_clips']} test clips, {numbers['n_event_seconds']} event seconds: audio-visual "
-                 f"accuracy {numbers['audio_visual_accuracy']:.3f}, temporal AUC "
+    ax.set_title(f"events of {numbers['n_clips']} test clips, {numbers['n_event_seconds']} event seconds\n"
+                 f"audio-visual accuracy {numbers['audio_visual_accuracy']:.3f}, temporal AUC "
                  f"{'n/a' if auc is None else f'{auc:.3f}'}", fontsize=9)
     ax.legend(fontsize=7, ncol=3, loc="upper center")
     fig.tight_layout()
