@@ -21,6 +21,7 @@ import pandas as pd
 
 from msl_core.errors import BadInput
 from msl_core.teachers.categories import CategorySet, split_tags
+from msl_core.teachers.report import roc_auc
 
 
 def read_probabilities(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str]]:
@@ -75,12 +76,10 @@ def _temporal(keys: pd.DataFrame, audio: np.ndarray, truth: np.ndarray, event: n
 
 
 def _auc(positives: np.ndarray, negatives: np.ndarray) -> float | None:
-    """Mann–Whitney AUC (ties count one half); None without both kinds."""
-    if len(positives) == 0 or len(negatives) == 0:
-        return None
-    greater = (positives[:, None] > negatives[None, :]).mean()
-    ties = (positives[:, None] == negatives[None, :]).mean()
-    return float(greater + 0.5 * ties)
+    """The labels report's rank AUC (ties count one half); None without both kinds (JSON has no NaN)."""
+    value = roc_auc(np.concatenate([positives, negatives]),
+                    np.concatenate([np.ones(len(positives), bool), np.zeros(len(negatives), bool)]))
+    return None if np.isnan(value) else value
 
 
 def _per_event(tags: list[str], event: np.ndarray, audio_hit: np.ndarray, visual_hit: np.ndarray) -> dict:

@@ -187,20 +187,24 @@ def tagger_agreement_table(index: pd.DataFrame, categories: CategorySet, cfg: La
 
     if not any(split_tags(v) for v in index["tags"]):
         return None
-    probs = tagger_probabilities(index, cfg.tagger_weights, device)
     vocabularies = [categories] + ([category_set("audioset7")] if categories.kind == "classes" else [])
-    tables = {}
+    memberships = {}
     for vocabulary in vocabularies:
-        truth, _ = tag_labels(index, vocabulary)
         try:
-            membership = category_maps.audio_map(vocabulary, table=cfg.audio_map if vocabulary is categories else None,
-                                                 ontology=cfg.ontology, class_labels=cfg.audioset_labels)
+            memberships[vocabulary.kind] = (vocabulary, category_maps.audio_map(
+                vocabulary, table=cfg.audio_map if vocabulary is categories else None, ontology=cfg.ontology,
+                class_labels=cfg.audioset_labels))
         except ConfigError as exc:  # a dataset's own tags that are not AudioSet classes: nothing to compare
             log.warning("tagger not compared on the '%s' vocabulary: %s", vocabulary.kind, exc)
-            continue
+    if not memberships:
+        return None
+    probs = tagger_probabilities(index, cfg.tagger_weights, device)  # the costly part: only when it is compared
+    tables = {}
+    for kind, (vocabulary, membership) in memberships.items():
+        truth, _ = tag_labels(index, vocabulary)
         scores = category_maps.pool_max(probs, membership)
-        tables[vocabulary.kind] = tagger_agreement(scores, truth, list(vocabulary.names), cfg.sharpen_threshold)
-    return tables or None
+        tables[kind] = tagger_agreement(scores, truth, list(vocabulary.names), cfg.sharpen_threshold)
+    return tables
 
 
 def label_agreement_tables(index: pd.DataFrame, categories: CategorySet, audio: np.ndarray, visual: np.ndarray,

@@ -28,7 +28,7 @@ def label_rates(audio: np.ndarray, visual: np.ndarray, categories: list[str], th
     })
 
 
-def _auc(scores: np.ndarray, truth: np.ndarray) -> float:
+def roc_auc(scores: np.ndarray, truth: np.ndarray) -> float:
     """ROC AUC by the rank statistic (ties count half); NaN when only one class is present."""
     pos, neg = scores[truth], scores[~truth]
     if len(pos) == 0 or len(neg) == 0:
@@ -49,7 +49,7 @@ def tagger_agreement(scores: np.ndarray, truth: np.ndarray, categories: list[str
         recall = tp / n_true if n_true else float("nan")
         f1 = 2 * tp / (n_pred + n_true) if n_pred + n_true else float("nan")
         rows.append({"category": name, "tagged_rows": n_true, "precision": precision, "recall": recall, "f1": f1,
-                     "auc": _auc(scores[:, c], truth[:, c])})
+                     "auc": roc_auc(scores[:, c], truth[:, c])})
     return pd.DataFrame(rows)
 
 
