@@ -60,3 +60,22 @@ def test_localize_batch_shapes_and_ranges(small_threads, map_size):
     for key in ("stage2", "cam", "stage2_class", "cam_class"):
         assert out[key].min() >= 0 and out[key].max() <= 1 + 1e-6, key
     assert torch.allclose(out["stage2"].flatten(1).amax(1), torch.ones(2))
+
+
+def test_cam_gate_keeps_each_category_where_its_own_cam_sees_it(small_threads):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(num_classes=3, embed_dim=8, hidden_dim=16), warn_random=False).eval()
+    frames = model.prepare_frames(torch.randint(0, 256, (2, 256, 256, 3), dtype=torch.uint8))
+    logmel = torch.randn(2, 51, 64)
+    plain = localize_batch(model, frames, logmel, LocalizationConfig())
+    gated = localize_batch(model, frames, logmel, LocalizationConfig(gate="cam"))
+    fv, fa = model.backbone_features(frames, logmel)
+    vmap, _ = model.class_maps(fv, fa)
+    cam = max_normalise(torch.relu(vmap))  # (2, 3, 16, 16): the map size is the feature grid, no resize
+    assert torch.allclose(gated["stage2_class"], plain["stage2_class"] * cam, atol=1e-6)
+    assert torch.equal(gated["audio_prob"], plain["audio_prob"])
+
+
+def test_unknown_gate_is_a_config_error():
+    with pytest.raises(Exception, match="evaluate.gate"):
+        LocalizationConfig(gate="grad-cam")

@@ -64,6 +64,23 @@ def test_distance_loss_filter_drops_unlikely_rows():
     assert distance_loss(ea, ev, torch.zeros(1, 2), pv).item() == pytest.approx(0.0, abs=1e-6)
 
 
+def test_category_pairs_leave_the_same_category_of_another_clip_out():
+    # N = 2 clips, C = 2, E = 2; rows m = 2n + c. Clip 1's category-0 object looks like clip 0's (v = a0).
+    ea = torch.tensor([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]]])
+    ev = torch.tensor([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.6, 0.8]]])
+    probs = torch.ones(2, 2)
+    a, v = ea.flatten(0, 1), ev.flatten(0, 1)
+    d = (2 - 2 * a @ v.T).clamp_min(0)
+    hinge = (1.4 - d.clamp_min(1e-12).sqrt()).clamp_min(0) ** 2
+    pos = sum(d[i, i].item() for i in range(4)) / 4
+    different = [(i, j) for i in range(4) for j in range(4) if i % 2 != j % 2]  # 8 pairs of different categories
+    expected = pos + sum(hinge[i, j].item() for i, j in different) / len(different)
+    got = distance_loss(ea, ev, probs, probs, pairs="category")
+    assert got.item() == pytest.approx(expected, rel=1e-5)
+    # The reference also pushes clip 0's category-0 sound from clip 1's category-0 object (D = 0): a larger loss.
+    assert distance_loss(ea, ev, probs, probs, pairs="instance").item() > got.item() + 0.1
+
+
 def test_distance_loss_gradient_is_finite_at_zero_distance():
     e = torch.nn.functional.normalize(torch.randn(2, 3, 8), dim=-1).requires_grad_(True)
     loss = distance_loss(e, e, torch.ones(2, 3), torch.ones(2, 3))

@@ -23,3 +23,17 @@ def test_partition_and_clear_classes(assets):
               "volcano": "Natural sounds", "jersey": "Human sounds", "television": "Channel, environment and background"}
     for name, category in expect.items():
         assert table.loc[first_name == name, "categories"].item() == category, name
+
+
+def test_scene_table_is_generated_and_names_the_stamps_objects(assets):
+    from msl_core.teachers.imagenet_groups import SCENE_TABLE_PATH, scene_assignments
+
+    generated = build_table(assets / "weights/imagenet_labels.txt", scene_assignments())
+    shipped = pd.read_csv(SCENE_TABLE_PATH, keep_default_na=False)
+    pd.testing.assert_frame_equal(shipped, generated, check_dtype=False)
+    first_name = generated["name"].str.split(",").str[0]
+    expect = {"beagle": "dogs", "ox": "cattle", "ram": "sheep_goats", "zebra": "equines", "hog": "pigs",
+              "hen": "poultry", "vulture": "wild_birds", "bee": "insects", "violin": "orchestra",
+              "drum": "percussion", "hammer": "tools", "teapot": "household", "airliner": "", "volcano": ""}
+    for name, category in expect.items():
+        assert generated.loc[first_name == name, "categories"].item() == category, name

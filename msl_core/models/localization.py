@@ -14,7 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from msl_core.errors import ConfigError
 from msl_core.models.coarse_to_fine import CoarseToFine
+
+GATES = ("none", "cam")
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,14 @@ class LocalizationConfig:
     # true reproduces that bug for comparison with its published numbers (method.md §6.2).
     reference_double_sigmoid: bool = False
     map_size: int = 16
+    # msl extension: `cam` multiplies each category's alignment map by that category's own max-normalised visual
+    # CAM (the model's stage-2 visual head), so a category's map keeps only where its object is seen. The original
+    # AudioSet version multiplies by the strongest CAM of any category (method.md §3.3); `none` is the simplified one.
+    gate: str = "none"
+
+    def __post_init__(self) -> None:
+        if self.gate not in GATES:
+            raise ConfigError("evaluate.gate", f"'{self.gate}' is not one of {', '.join(GATES)}")
 
 
 def class_weights(audio_logits: Tensor, threshold: float = 0.3, double_sigmoid: bool = False) -> Tensor:
@@ -96,6 +107,8 @@ def localize_features(stage2: CoarseToFine, fv: Tensor, fa: Tensor, cfg: Localiz
     ev = stage2.embed_positions(fv).float()  # (N, E, h, w)
     sim = F.relu(torch.einsum("nce,nehw->nchw", ea, ev))  # (N, C, h, w)
     sim = resize_maps(sim, cfg.map_size).clamp(0.0, 1.0)
+    if cfg.gate == "cam":
+        sim = sim * resize_maps(max_normalise(F.relu(vmap.float())), cfg.map_size).clamp(0.0, 1.0)
     weights = class_weights(audio_logits, cfg.class_threshold, cfg.reference_double_sigmoid)
     raw = weighted_class_mean(sim, weights)
     return {"stage2": max_normalise(raw), "stage2_raw": raw, "stage2_class": sim,

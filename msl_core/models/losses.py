@@ -8,6 +8,11 @@ from torch import Tensor
 
 from msl_core.models.localization import max_normalise
 
+# Alignment negatives. `instance` (reference): every pair but the positive, so the same category in another clip is
+# pushed away too. `category`: only pairs of different categories; a category's sound is never pushed from its own
+# object in another clip, which contradicts the category-level correspondence of stage 1 wherever objects recur.
+PAIRS = ("instance", "category")
+
 
 def classification_loss(logits: Tensor, targets: Tensor) -> Tensor:
     """BCE(σ(z), y) averaged over N×C; `targets` are soft pseudo labels in [0, 1]."""
@@ -35,13 +40,15 @@ def distance_loss(
     visual_prob: Tensor,
     margin: float = 1.4,
     prob_filter: float = 0.3,
+    pairs: str = "instance",
 ) -> Tensor:
     """Filtered contrastive loss on class-aware embeddings (stage 2).
 
     audio_embed, visual_embed (N, C, E) unit vectors; audio_prob, visual_prob (N, C) = σ(logits), no gradient.
     Rows are flattened to M = N·C (row n·C + c). D_ij = 2 − 2⟨e^a_i, e^v_j⟩ (squared distance, clamped ≥ 0).
     Only pairs whose audio and visual probabilities both exceed `prob_filter` count. Positives: the diagonal
-    (same clip and category), mean D; negatives: every other pair, mean max(0, margin − √D)².
+    (same clip and category), mean D; negatives: every other pair (`pairs` instance) or every pair of different
+    categories (`pairs` category), mean max(0, margin − √D)².
     """
     ea = audio_embed.float().flatten(0, 1)  # (M, E)
     ev = visual_embed.float().flatten(0, 1)  # (M, E)
@@ -49,11 +56,15 @@ def distance_loss(
     d = (2.0 - 2.0 * ea @ ev.T).clamp_min(0.0)  # (M, M)
     keep = ((audio_prob.detach().flatten() > prob_filter)[:, None] & (visual_prob.detach().flatten() > prob_filter)[None, :]).float()
     eye = torch.eye(m, device=d.device)
+    negative = 1 - eye
+    if pairs == "category":
+        category = torch.arange(m, device=d.device) % audio_embed.shape[1]
+        negative = (category[:, None] != category[None, :]).float()
     # The reference adds 1e-10 per element of the M×M mask to each denominator.
     pos = (d * keep * eye).sum() / ((keep * eye).sum() + 1e-10 * m * m)
     # clamp before √: its gradient at 0 is infinite (0·∞ = NaN where a pair is filtered out).
     hinge = F.relu(margin - d.clamp_min(1e-12).sqrt()).pow(2)
-    neg = (hinge * keep * (1 - eye)).sum() / ((keep * (1 - eye)).sum() + 1e-10 * m * m)
+    neg = (hinge * keep * negative).sum() / ((keep * negative).sum() + 1e-10 * m * m)
     return pos + neg
 
 
@@ -89,7 +100,8 @@ def background_loss(audio_embed: Tensor, visual_positions: Tensor, audio_prob: T
 
 
 def stage_losses(out: dict[str, Tensor], audio_labels: Tensor, visual_labels: Tensor, stage: int,
-                 margin: float = 1.4, prob_filter: float = 0.3, background_weight: float = 0.0) -> dict[str, Tensor]:
+                 margin: float = 1.4, prob_filter: float = 0.3, background_weight: float = 0.0,
+                 pairs: str = "instance") -> dict[str, Tensor]:
     """The loss terms of a stage and their sum `loss` (L₁, L₂ of §3.1 with weights 1, as the reference).
 
     `background_weight` > 0 adds `background_loss` to stage 2 (needs `visual_positions`, `visual_cam` in `out`).
@@ -102,7 +114,7 @@ def stage_losses(out: dict[str, Tensor], audio_labels: Tensor, visual_labels: Te
     if stage == 2:
         audio_prob, visual_prob = torch.sigmoid(out["audio_logits"].float()), torch.sigmoid(out["visual_logits"].float())
         terms["align"] = distance_loss(out["audio_embed"], out["visual_embed"], audio_prob, visual_prob,
-                                       margin=margin, prob_filter=prob_filter)
+                                       margin=margin, prob_filter=prob_filter, pairs=pairs)
         if background_weight > 0:
             background = background_weights(out["visual_cam"], visual_prob, prob_filter)
             terms["background"] = background_weight * background_loss(

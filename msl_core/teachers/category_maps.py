@@ -17,7 +17,8 @@ from msl_core.errors import BadInput, ConfigError
 from msl_core.teachers import ontology as onto
 from msl_core.teachers.categories import AUDIOSET7, CategorySet, read_scene_classes
 
-IMAGENET_TABLE = onto.DATA_DIR / "imagenet_audioset7.csv"
+IMAGENET_TABLES = {"audioset7": onto.DATA_DIR / "imagenet_audioset7.csv",
+                   "classes": onto.DATA_DIR / "imagenet_scene_classes.csv"}
 
 
 def _load_npy(path: Path, shape: tuple[int, int]) -> np.ndarray:
@@ -89,10 +90,10 @@ def image_map(categories: CategorySet, *, table: str | Path | None = None) -> np
         if path.suffix == ".npy":
             return _load_npy(path, (1000, len(categories))).T.copy()
         return _csv_map(path, categories, key="index", keys=[str(i) for i in range(1000)])
-    if categories.kind != "audioset7":
+    if categories.kind not in IMAGENET_TABLES:
         raise ConfigError("labels.image_map", f"no built-in ImageNet table for '{categories.kind}' categories; "
                                               "give one (1000, C) or use visual_source: from_audio")
-    return _csv_map(IMAGENET_TABLE, categories, key="index", keys=[str(i) for i in range(1000)])
+    return _csv_map(IMAGENET_TABLES[categories.kind], categories, key="index", keys=[str(i) for i in range(1000)])
 
 
 def _csv_map(path: Path, categories: CategorySet, *, key: str, keys: list[str]) -> np.ndarray:

@@ -16,8 +16,15 @@ How the grouping was made (WordNet-style: by what kind of thing the synset is, t
 - Everything else (containers, small household objects, balls, stationery) -> Source-ambiguous sounds, the
   AudioSet branch of sounds named by their acoustic quality (bang, clatter, rattle) rather than their source.
 
-Each class gets exactly one category, like the reference's cluster_v3.npy. Regenerate with
-`python -m msl_core.teachers.imagenet_groups ../shared/assets/weights/imagenet_labels.txt`.
+Each class gets exactly one category, like the reference's cluster_v3.npy.
+
+The scene classes' table (`msl_core/data/imagenet_scene_classes.csv`) is narrower: an ImageNet class belongs to a
+scene class only when it names that kind of object (dog breeds, wolves and foxes -> dogs; ox, water buffalo, bison ->
+cattle; violin, cello, bassoon and the other orchestral instruments -> orchestra ...); every other class belongs to
+none, so a crop of background scores nothing. ImageNet has no turkey, scissors or kettle: those stamps are left to
+the nearest classes (grouse and fowl, the cutting tools and nails, jugs, beakers and coffeepots).
+
+Regenerate both with `python -m msl_core.teachers.imagenet_groups ../shared/assets/weights/imagenet_labels.txt`.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from msl_core.errors import BadInput
 from msl_core.teachers.categories import AUDIOSET7, DATA_DIR
 
 TABLE_PATH = DATA_DIR / "imagenet_audioset7.csv"
+SCENE_TABLE_PATH = DATA_DIR / "imagenet_scene_classes.csv"
 
 ANIMAL = [*range(398), 410, 425, 448, 599, 815]
 MUSIC = [401, 402, 420, 432, 486, 494, 513, 541, 542, 546, 558, 566, 577, 579, 593, 594, 641, 642, 683, 684, 687,
@@ -63,6 +71,21 @@ GROUPS = {
 }
 DEFAULT = "Source-ambiguous sounds"
 
+SCENE_GROUPS = {  # torchvision indices
+    "dogs": [*range(151, 276), *range(277, 281)],
+    "cattle": [345, 346, 347],
+    "sheep_goats": [348, 349, 350],
+    "equines": [339, 340],
+    "pigs": [341, 342, 343],
+    "poultry": [7, 8, *range(80, 87), 97, 99],
+    "wild_birds": [*range(10, 25), *range(87, 97), 98, *range(127, 147)],
+    "insects": [*range(300, 327)],
+    "orchestra": [432, 486, 513, 558, 566, 594, 683, 875, 889],
+    "percussion": [494, 541, 577, 641, 642, 822],
+    "tools": [491, 499, 587, 596, 623, 677, 726, 740, 784, 792],
+    "household": [438, 441, 505, 550, 572, 647, 732, 759, 849, 861, 896, 898, 899, 901, 968, 999],
+}
+
 
 def assignments() -> list[str]:
     """Category of each of the 1000 ImageNet classes; a class listed twice is a bug in the lists."""
@@ -72,28 +95,45 @@ def assignments() -> list[str]:
             if index in chosen:
                 raise AssertionError(f"ImageNet class {index} listed under {chosen[index]} and {name}")
             chosen[index] = name
-    return [chosen.get(i, DEFAULT) for i in range(1000)]
+    out = [chosen.get(i, DEFAULT) for i in range(1000)]
+    assert set(out) == set(AUDIOSET7)
+    return out
 
 
-def build_table(labels_path: str | Path) -> pd.DataFrame:
-    """`index, name, categories` from the 1001-line label file (background first) of the MobileNetV2 release."""
+def scene_assignments() -> list[str]:
+    """Scene class of each ImageNet class ('' for none)."""
+    chosen: dict[int, str] = {}
+    for name, members in SCENE_GROUPS.items():
+        for index in members:
+            if index in chosen:
+                raise AssertionError(f"ImageNet class {index} listed under {chosen[index]} and {name}")
+            chosen[index] = name
+    return [chosen.get(i, "") for i in range(1000)]
+
+
+def imagenet_names(labels_path: str | Path) -> list[str]:
+    """The 1000 class names of the 1001-line label file (background first) of the MobileNetV2 release."""
     path = Path(labels_path)
     if not path.is_file():
         raise BadInput(path, "ImageNet label file not found")
     names = path.read_text().splitlines()
     if len(names) != 1001 or names[0] != "background":
         raise BadInput(path, f"expected 1001 lines starting with 'background', got {len(names)}")
-    categories = assignments()
-    assert set(categories) == set(AUDIOSET7)
-    return pd.DataFrame({"index": range(1000), "name": names[1:], "categories": categories})
+    return names[1:]
+
+
+def build_table(labels_path: str | Path, categories: list[str] | None = None) -> pd.DataFrame:
+    """`index, name, categories`: the AudioSet top-level table, or another assignment (e.g. the scene classes')."""
+    categories = categories or assignments()
+    return pd.DataFrame({"index": range(1000), "name": imagenet_names(labels_path), "categories": categories})
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Write the ImageNet -> AudioSet top-level table")
+    parser = argparse.ArgumentParser(description="Write the ImageNet -> AudioSet top-level and scene-class tables")
     parser.add_argument("labels")
-    parser.add_argument("out", nargs="?", default=str(TABLE_PATH))
     args = parser.parse_args(argv)
-    build_table(args.labels).to_csv(args.out, index=False)
+    build_table(args.labels).to_csv(TABLE_PATH, index=False)
+    build_table(args.labels, scene_assignments()).to_csv(SCENE_TABLE_PATH, index=False)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ Sources (`labels.audio_source`, `labels.visual_source`, overridable per dataset)
   sounding tags);
 - `audio_tagger`: the EfficientAT AudioSet tagger on each row's audio window, mapped to the categories (audio only);
 - `image_classifier`: an ImageNet classifier on the row's frame, top-k pooled onto the categories (visual only);
+- `rois`: the same classifier on each proposal crop of the frame, the strongest category evidence over the crops
+  (`roi_labels.py`; visual only);
 - `from_audio`: the visual label is the audio label (README of the reference: "also practical").
 """
 
@@ -21,12 +23,13 @@ import pandas as pd
 from msl_core.errors import BadInput, ConfigError
 from msl_core.store import H5Rows, write_index_datasets
 from msl_core.teachers.categories import CategorySet, split_tags
+from msl_core.teachers.roi_labels import roi_evidence, roi_probabilities
 
 log = logging.getLogger(__name__)
 
 AUDIO_SOURCES = ("tags", "audio_tagger")
 NORMALISATIONS = ("none", "quantile")
-VISUAL_SOURCES = ("tags", "image_classifier", "from_audio")
+VISUAL_SOURCES = ("tags", "image_classifier", "rois", "from_audio")
 
 
 @dataclass(frozen=True)
@@ -140,8 +143,27 @@ def classifier_probabilities(frames_path: str | Path, name: str, weights: str | 
     return np.concatenate([classifier(frames.data[i:i + batch_size]) for i in range(0, len(frames), batch_size)])
 
 
+def visual_teacher_labels(categories: CategorySet, cfg: LabelConfig, frames_path: str | Path | None,
+                          proposals_path: str | Path | None, device="cpu") -> np.ndarray:
+    """(N, C) visual labels from the image classifier: on whole frames (top-k pooled) or on proposal crops."""
+    from msl_core.teachers import category_maps
+    from msl_core.teachers.image_classifier import ImageClassifier
+
+    if frames_path is None:
+        raise ConfigError("labels.visual_source", f"{cfg.visual_source} needs the dataset's frames.h5")
+    membership = category_maps.image_map(categories, table=cfg.image_map)
+    if cfg.visual_source == "image_classifier":
+        probs = classifier_probabilities(frames_path, cfg.image_classifier, cfg.image_classifier_weights, device)
+        return category_maps.pool_top_k(probs, membership, cfg.image_top_k)
+    if proposals_path is None:
+        raise ConfigError("labels.visual_source", "rois needs the dataset's proposals.h5")
+    classifier = ImageClassifier(cfg.image_classifier, cfg.image_classifier_weights, device)
+    return roi_evidence(roi_probabilities(frames_path, proposals_path, classifier), membership)
+
+
 def compute_labels(index: pd.DataFrame, categories: CategorySet, cfg: LabelConfig, *,
-                   frames_path: str | Path | None = None, device="cpu") -> tuple[np.ndarray, np.ndarray]:
+                   frames_path: str | Path | None = None, proposals_path: str | Path | None = None,
+                   device="cpu") -> tuple[np.ndarray, np.ndarray]:
     """Audio and visual labels (N, C) for every index row from the configured sources."""
     from msl_core.teachers import category_maps
 
@@ -167,11 +189,7 @@ def compute_labels(index: pd.DataFrame, categories: CategorySet, cfg: LabelConfi
     elif cfg.visual_source == "from_audio":
         visual = audio.copy()
     else:
-        if frames_path is None:
-            raise ConfigError("labels.visual_source", "image_classifier needs the dataset's frames.h5")
-        membership = category_maps.image_map(categories, table=cfg.image_map)
-        probs = classifier_probabilities(frames_path, cfg.image_classifier, cfg.image_classifier_weights, device)
-        visual = category_maps.pool_top_k(probs, membership, cfg.image_top_k)
+        visual = visual_teacher_labels(categories, cfg, frames_path, proposals_path, device)
     return audio.astype(np.float32), visual.astype(np.float32)
 
 

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from msl_core.errors import BadInput, ConfigError, MslError
 from msl_core.models.coarse_to_fine import CoarseToFine, ModelConfig, build_model
-from msl_core.models.losses import stage_losses
+from msl_core.models.losses import PAIRS, stage_losses
 from msl_core.training.checkpoint import (
     atomic_save,
     config_hash,
@@ -56,6 +56,7 @@ class TrainConfig:
     margin: float = 1.4
     prob_filter: float = 0.3
     background_weight: float = 0.0  # 0: the reference loss (the workflow's default lives in config.yaml)
+    pairs: str = "instance"  # alignment negatives: every other pair (reference) or other categories only
     flip_prob: float = 0.5
     seed: int = 0
     # Which epoch becomes model.pt: `last` (the reference keeps every epoch and uses the last) or `val_loss`, the
@@ -71,6 +72,13 @@ class TrainConfig:
             raise ConfigError("train.batch_size", "must be ≥ 2 (the correspondence loss needs negative pairs)")
         if self.select_epoch not in ("last", "val_loss"):
             raise ConfigError("train.select_epoch", f"'{self.select_epoch}' is not one of last, val_loss")
+        if self.pairs not in PAIRS:
+            raise ConfigError("train.stage2.pairs", f"'{self.pairs}' is not one of {', '.join(PAIRS)}")
+
+    @property
+    def loss_options(self) -> dict:
+        return {"margin": self.margin, "prob_filter": self.prob_filter, "background_weight": self.background_weight,
+                "pairs": self.pairs}
 
 
 @dataclass(frozen=True)
@@ -154,8 +162,7 @@ def train_one_epoch(model: CoarseToFine, loader, optimizer: torch.optim.Optimize
         logmel = batch["logmel"].to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
             out = model(frames, logmel, stage=cfg.stage, positions=cfg.background_weight > 0)
-        terms = stage_losses(out, batch["audio"].to(device), batch["visual"].to(device), cfg.stage,
-                             margin=cfg.margin, prob_filter=cfg.prob_filter, background_weight=cfg.background_weight)
+        terms = stage_losses(out, batch["audio"].to(device), batch["visual"].to(device), cfg.stage, **cfg.loss_options)
         values = {k: v.item() for k, v in terms.items()}
         if not all(map(_finite, values.values())):
             raise TrainingDiverged(f"stage {cfg.stage}, epoch {epoch + 1}, batch {b + 1}: non-finite loss {values}; "
@@ -185,8 +192,7 @@ def validation_loss(model: CoarseToFine, loader, cfg: TrainConfig, opts: RunOpti
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             out = model(model.prepare_frames(batch["frames"].to(device)), batch["logmel"].to(device),
                         stage=cfg.stage, positions=cfg.background_weight > 0)
-        terms = stage_losses(out, batch["audio"].to(device), batch["visual"].to(device), cfg.stage,
-                             margin=cfg.margin, prob_filter=cfg.prob_filter, background_weight=cfg.background_weight)
+        terms = stage_losses(out, batch["audio"].to(device), batch["visual"].to(device), cfg.stage, **cfg.loss_options)
         for k, v in terms.items():
             sums[f"val_{k}"] = sums.get(f"val_{k}", 0.0) + v.item() * n
         samples += n

@@ -96,7 +96,7 @@ def train_settings(config: dict, dataset: str, stage: int) -> dict:
         "select_epoch": t["select_epoch"],
     }
     if stage == 2:  # the alignment loss's own values: a change reruns stage 2 only
-        settings |= {"margin": s["margin"], "prob_filter": s["prob_filter"], "background_weight": s["background_weight"]}
+        settings |= {key: s[key] for key in ("margin", "prob_filter", "background_weight", "pairs")}
     return settings
 
 
@@ -107,4 +107,5 @@ def localize_settings(config: dict) -> dict:
         "class_threshold": e["class_threshold"],
         "reference_double_sigmoid": e["reference_double_sigmoid"],
         "map_size": e["map_size"],
+        "gate": e["gate"],
     }

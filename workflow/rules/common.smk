@@ -171,9 +171,11 @@ def pseudo_label_inputs(wildcards):
         inputs["tagger"] = settings["tagger_weights"]
         inputs["ontology"] = settings["ontology"]
         inputs["audioset_labels"] = settings["audioset_labels"]
-    if settings["visual_source"] == "image_classifier":
+    if settings["visual_source"] in ("image_classifier", "rois"):
         inputs["frames"] = f"results/{wildcards.dataset}/frames.h5"
         inputs["classifier"] = image_classifier_weights(settings)
+    if settings["visual_source"] == "rois":
+        inputs["proposals"] = f"results/{wildcards.dataset}/proposals.h5"
     return inputs
 
 

@@ -13,7 +13,7 @@ overrides = {"image_classifier_weights": inp.classifier} if "classifier" in inp.
 cfg = LabelConfig.from_config(params.settings, overrides)
 index = read_index(inp.index)
 categories = category_set(params.categories, index)
-audio, visual = compute_labels(index, categories, cfg, frames_path=inp.get("frames"),
+audio, visual = compute_labels(index, categories, cfg, frames_path=inp.get("frames"), proposals_path=inp.get("proposals"),
                                device=resolve_device(snakemake.config["device"]))  # noqa: F821
 write_labels(snakemake.output[0], audio, visual, categories, index,  # noqa: F821
              attrs={"audio_source": cfg.audio_source, "visual_source": cfg.visual_source})
