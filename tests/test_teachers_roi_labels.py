@@ -14,7 +14,7 @@ from msl_core.teachers.categories import category_set
 from msl_core.teachers.category_maps import image_map
 from msl_core.teachers.image_classifier import ImageClassifier
 from msl_core.teachers.proposals import write_proposals
-from msl_core.teachers.roi_labels import crop_boxes, roi_evidence, roi_probabilities
+from msl_core.teachers.roi_labels import crop_boxes, roi_evidence, roi_labels
 from tests.scenes_support import stamps_root
 
 
@@ -59,9 +59,9 @@ def test_two_real_objects_in_one_frame_give_both_categories(assets, tmp_path, sm
     weights = tmp_path / "mobilenet.pt"
     torch.save(convert_tflite(assets / "weights/mobilenet_v2_1.0_224_quant.tflite"), weights)
 
-    probs = roi_probabilities(frames_path, tmp_path / "proposals.h5", ImageClassifier("mobilenet_v2", weights))
     categories = category_set("classes")
-    labels = roi_evidence(probs, image_map(categories))[0]
+    classifier = ImageClassifier("mobilenet_v2", weights)
+    labels = roi_labels(frames_path, tmp_path / "proposals.h5", classifier, image_map(categories))[0]
     named = dict(zip(categories.names, labels))
     assert named["pigs"] > 0.5 and named["equines"] > 0.5
     others = [v for k, v in named.items() if k not in ("pigs", "equines")]
@@ -69,4 +69,4 @@ def test_two_real_objects_in_one_frame_give_both_categories(assets, tmp_path, sm
 
     write_proposals(tmp_path / "short.h5", boxes[:0], np.ones((0, 4), np.float32))
     with pytest.raises(BadInput, match="0 rows of proposals for 1 frames"):
-        roi_probabilities(frames_path, tmp_path / "short.h5", ImageClassifier("mobilenet_v2", weights))
+        roi_labels(frames_path, tmp_path / "short.h5", classifier, image_map(categories))

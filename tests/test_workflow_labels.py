@@ -46,3 +46,23 @@ def test_label_rules_run_end_to_end(configured):
     assert "Audio tagger vs. the true sounding tags (audioset7)" in report and (configured / "results/mine/labels_report.png").is_file()
     again = run_snakemake(configured, *targets)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_roi_labels_read_the_proposals(configured):
+    """visual_source rois: the proposals rule feeds pseudo_labels, and switching to it reruns only the labels."""
+    run_snakemake(configured, "results/mine/labels.h5", "results/mine/proposals.h5")
+    proposals_time = (configured / "results/mine/proposals.h5").stat().st_mtime
+    with h5py.File(configured / "results/mine/labels.h5") as h5:
+        whole_frame = h5["visual"][:]
+    config = yaml.safe_load((configured / "config.yaml").read_text())
+    config["datasets"]["mine"]["labels"]["visual_source"] = "rois"
+    (configured / "config.yaml").write_text(yaml.safe_dump(config))
+    out = run_snakemake(configured, "results/mine/labels.h5")
+    assert "pseudo_labels" in out.stdout + out.stderr
+    assert (configured / "results/mine/proposals.h5").stat().st_mtime == proposals_time
+    with h5py.File(configured / "results/mine/labels.h5") as h5:
+        visual = h5["visual"][:]
+        assert h5.attrs["visual_source"] == "rois"
+    # The strongest crop's softmax mass, not the whole frame's max-normalised top-k scores.
+    assert visual.shape == (4, 7) and 0.0 <= visual.min() and visual.max() <= 1.0
+    assert not np.allclose(visual, whole_frame) and not np.allclose(visual.max(axis=1), 1.0)

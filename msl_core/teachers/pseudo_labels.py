@@ -23,7 +23,7 @@ import pandas as pd
 from msl_core.errors import BadInput, ConfigError
 from msl_core.store import H5Rows, write_index_datasets
 from msl_core.teachers.categories import CategorySet, split_tags
-from msl_core.teachers.roi_labels import roi_evidence, roi_probabilities
+from msl_core.teachers.roi_labels import roi_labels
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def visual_teacher_labels(categories: CategorySet, cfg: LabelConfig, frames_path
     if proposals_path is None:
         raise ConfigError("labels.visual_source", "rois needs the dataset's proposals.h5")
     classifier = ImageClassifier(cfg.image_classifier, cfg.image_classifier_weights, device)
-    return roi_evidence(roi_probabilities(frames_path, proposals_path, classifier), membership)
+    return roi_labels(frames_path, proposals_path, classifier, membership)
 
 
 def compute_labels(index: pd.DataFrame, categories: CategorySet, cfg: LabelConfig, *,

@@ -47,20 +47,21 @@ def read_proposals(path: str | Path, n_rows: int) -> np.ndarray:
     return boxes
 
 
-def roi_probabilities(frames_path: str | Path, proposals_path: str | Path, classifier, batch_frames: int = 8,
-                      progress=None) -> np.ndarray:
-    """(N, K, 1000) ImageNet probabilities of every proposal crop of every stored frame."""
+def roi_labels(frames_path: str | Path, proposals_path: str | Path, classifier, membership: np.ndarray,
+               batch_frames: int = 8) -> np.ndarray:
+    """(N, C) visual labels: the ROI evidence of every stored frame (crops classified a few frames at a time, so
+    memory stays (batch, K, 1000) however many frames the dataset has)."""
+    from tqdm import tqdm
+
     from msl_core.teachers.image_classifier import INPUT_SIZE
 
     frames = H5Rows(frames_path, "frames")
     boxes = read_proposals(proposals_path, len(frames))
     n, k = boxes.shape[:2]
-    probs = np.zeros((n, k, 1000), np.float32)
-    for start in range(0, n, batch_frames):
+    labels = np.zeros((n, len(membership)), np.float32)
+    for start in tqdm(range(0, n, batch_frames), desc="ROI labels", unit="batch", mininterval=10):
         stop = min(start + batch_frames, n)
         block = frames.data[start:stop]
         crops = np.concatenate([crop_boxes(f, b, INPUT_SIZE) for f, b in zip(block, boxes[start:stop])])
-        probs[start:stop] = classifier(crops, whole=True).reshape(stop - start, k, 1000)
-        if progress is not None:
-            progress(stop - start)
-    return probs
+        labels[start:stop] = roi_evidence(classifier(crops, whole=True).reshape(stop - start, k, -1), membership)
+    return labels
