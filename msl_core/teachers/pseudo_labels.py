@@ -48,9 +48,10 @@ class LabelConfig:
     image_classifier_weights: str | None = None
     image_map: str | None = None        # user table (1000, C) .npy/.csv; null: msl_core/data/imagenet_audioset7.csv
     image_top_k: int = 10
-    # msl extension (reference: none): the tagger's category scores divided by their own `normalise_quantile`
-    # over the dataset, so a category the tagger scores low everywhere still reaches the 0.3 filter where it is
-    # heard most. Uses no truth: only the dataset's own score distribution.
+    # msl extension (reference: none): each teacher's category scores (the tagger's, and the image teacher's for
+    # image_classifier / rois) divided by their own `normalise_quantile` over the dataset, so a category a teacher
+    # scores low everywhere still reaches the 0.3 filter where it is heard or seen most. Uses no truth: only the
+    # dataset's own score distribution.
     normalise: str = "none"
     normalise_quantile: float = 0.95
 
@@ -190,6 +191,8 @@ def compute_labels(index: pd.DataFrame, categories: CategorySet, cfg: LabelConfi
         visual = audio.copy()
     else:
         visual = visual_teacher_labels(categories, cfg, frames_path, proposals_path, device)
+        if cfg.normalise == "quantile":
+            visual = quantile_normalise(visual, cfg.normalise_quantile)
     return audio.astype(np.float32), visual.astype(np.float32)
 
 
