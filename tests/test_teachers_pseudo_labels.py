@@ -78,6 +78,11 @@ def test_image_classifier_labels_from_frames(tmp_path, assets, small_threads):
     cfg = LabelConfig(visual_source="image_classifier", image_classifier_weights=str(weights))
     _, visual = compute_labels(index, category_set("audioset7"), cfg, frames_path=frames)
     assert visual.shape == (1, 7) and visual[0, 2] == 1.0  # Animal is the top category, normalised to 1
+    # quantile: each category divided by its own quantile over the rows (one row: by itself, so every
+    # category the frame has any evidence for reaches 1).
+    lifted = LabelConfig(visual_source="image_classifier", image_classifier_weights=str(weights), normalise="quantile")
+    _, normalised = compute_labels(index, category_set("audioset7"), lifted, frames_path=frames)
+    np.testing.assert_allclose(normalised, (visual > 0).astype(np.float32))
 
 
 def test_clip_windows_cut_a_video_per_row(tmp_path):
