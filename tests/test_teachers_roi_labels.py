@@ -21,8 +21,8 @@ from tests.scenes_support import stamps_root
 def test_crops_follow_the_boxes():
     frame = np.zeros((100, 200, 3), np.uint8)
     frame[10:50, 100:180] = (255, 0, 0)
-    crops = crop_boxes(frame, np.array([[0.5, 0.1, 0.9, 0.5], [0.0, 0.0, 0.02, 0.02]]), size=32)
-    assert crops.shape == (2, 32, 32, 3)
+    crops, valid = crop_boxes(frame, np.array([[0.5, 0.1, 0.9, 0.5], [0.0, 0.0, 0.02, 0.02]]), size=32)
+    assert crops.shape == (2, 32, 32, 3) and valid.tolist() == [True, False]
     assert (crops[0] == (255, 0, 0)).all()  # exactly the red block
     assert not crops[1].any()  # thinner than MIN_SIDE pixels: no object, no label
 

@@ -22,15 +22,18 @@ from msl_core.store import H5Rows
 MIN_SIDE = 8  # pixels: a thinner proposal holds no recognisable object
 
 
-def crop_boxes(frame: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
-    """(K, size, size, 3) uint8 crops of an RGB frame at normalised [x1, y1, x2, y2] boxes (a degenerate box: zeros)."""
+def crop_boxes(frame: np.ndarray, boxes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(K, size, size, 3) uint8 crops of an RGB frame at normalised [x1, y1, x2, y2] boxes, and which boxes hold a
+    crop (K,) bool: a degenerate box (a padded proposal slot) gives zeros and no evidence."""
     h, w = frame.shape[:2]
     crops = np.zeros((len(boxes), size, size, 3), np.uint8)
+    valid = np.zeros(len(boxes), bool)
     for k, (x1, y1, x2, y2) in enumerate(np.clip(boxes, 0.0, 1.0)):
         left, top, right, bottom = round(x1 * w), round(y1 * h), round(x2 * w), round(y2 * h)
         if right - left >= MIN_SIDE and bottom - top >= MIN_SIDE:
             crops[k] = cv2.resize(frame[top:bottom, left:right], (size, size), interpolation=cv2.INTER_AREA)
-    return crops
+            valid[k] = True
+    return crops, valid
 
 
 def roi_evidence(probs: np.ndarray, membership: np.ndarray) -> np.ndarray:
@@ -62,6 +65,7 @@ def roi_labels(frames_path: str | Path, proposals_path: str | Path, classifier, 
     for start in tqdm(range(0, n, batch_frames), desc="ROI labels", unit="batch", mininterval=10):
         stop = min(start + batch_frames, n)
         block = frames.data[start:stop]
-        crops = np.concatenate([crop_boxes(f, b, INPUT_SIZE) for f, b in zip(block, boxes[start:stop])])
-        labels[start:stop] = roi_evidence(classifier(crops, whole=True).reshape(stop - start, k, -1), membership)
+        crops, valid = map(np.concatenate, zip(*(crop_boxes(f, b, INPUT_SIZE) for f, b in zip(block, boxes[start:stop]))))
+        probs = classifier(crops, whole=True) * valid[:, None]
+        labels[start:stop] = roi_evidence(probs.reshape(stop - start, k, -1), membership)
     return labels
