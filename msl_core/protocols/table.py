@@ -74,8 +74,9 @@ def to_markdown(table: dict) -> str:
             lines.append(f"| {name} | {metric} | " + " | ".join(row) + " |")
     seeds = table.get("seeds", [])
     if len(seeds) > 1:
-        lines += ["", f"Mean ± sample std over {len(seeds)} training seeds ({', '.join(map(str, seeds))}); n = items per "
-                      "seed. The map-free baselines do not depend on the seed."]
+        listed = ", ".join(map(str, seeds))
+        lines += ["", f"Mean ± sample std over {len(seeds)} training seeds ({listed}); n = items per seed. The "
+                      "map-free baselines do not depend on the seed."]
     notes = [f"- `{name}`: {entry['definition']['threshold_rule']}" for name, entry in table["protocols"].items()]
     notes += [f"- `{name}` not applicable: {reason}" for name, reason in table["not_applicable"].items()]
     return "\n".join(lines + ["", *notes]) + "\n"
