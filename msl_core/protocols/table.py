@@ -75,8 +75,9 @@ def to_markdown(table: dict) -> str:
     seeds = table.get("seeds", [])
     if len(seeds) > 1:
         listed = ", ".join(map(str, seeds))
-        lines += ["", f"Mean ± sample std over {len(seeds)} training seeds ({listed}); n = items per seed. The "
-                      "map-free baselines do not depend on the seed."]
+        note = (f"Mean ± sample std over {len(seeds)} training seeds ({listed}); n = items per seed. The map-free "
+                "baselines do not depend on the seed.")
+        lines += ["", note]
     notes = [f"- `{name}`: {entry['definition']['threshold_rule']}" for name, entry in table["protocols"].items()]
     notes += [f"- `{name}` not applicable: {reason}" for name, reason in table["not_applicable"].items()]
     return "\n".join(lines + ["", *notes]) + "\n"
