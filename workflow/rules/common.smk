@@ -7,6 +7,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from msl_core.adapters import build_manifest, check_splits
+from msl_core.annotations import FIELD_FORMATS, annotation_key
 from msl_core.errors import MslError
 from msl_core.seeds import run_folder, training_seeds
 from msl_core.splits import describe, split_counts
@@ -288,13 +289,19 @@ def localize_settings(wildcards):
 
 
 # Annotations and evaluation (evaluate.smk)
-CONVERTED_FORMATS = ("flickr-gtdata", "flickr-xml", "audioset-instrument", "coco")
+CONVERTED_FORMATS = ("flickr-gtdata", "flickr-xml", "audioset-instrument", "coco", *FIELD_FORMATS)
+# The files each format needs (datasets.<name>.annotations.<key>); `split` is optional where a format lists it.
 ANNOTATION_KEYS = {
     "flickr-gtdata": ("gtdata", "split"),
     "flickr-xml": ("xml_dir",),
     "audioset-instrument": ("normav",),
     "coco": ("coco",),
+    "vggss": ("source",),
+    "slavc-extended": ("source", "gtdata"),
+    "is3": ("source",),
+    "avsbench-box": ("source",),
 }
+OPTIONAL_SPLIT = ("flickr-xml", "vggss", "slavc-extended")
 
 
 def _converted(name):
@@ -316,12 +323,11 @@ def annotation_sources(wildcards):
     source = settings["annotations"]
     fmt = source["format"]
     paths = {key: source.get(key) for key in ANNOTATION_KEYS[fmt]}
-    if fmt == "flickr-xml" and source.get("split"):
+    if fmt in OPTIONAL_SPLIT and source.get("split"):
         paths["split"] = source["split"]
     if fmt == "audioset-instrument":
         paths["tags"] = settings.get("test_tags")
-    prefix = f"datasets.{wildcards.dataset}."
-    keyed = {prefix + ("test_tags" if key == "tags" else f"annotations.{key}"): value for key, value in paths.items()}
+    keyed = {annotation_key(wildcards.dataset, key): value for key, value in paths.items()}
     configured_paths(keyed, f"format '{fmt}' needs {{key}}: set it in config.yaml (or --config)")
     return paths
 
