@@ -7,8 +7,20 @@ use rule train_stage1 as train_stage1_seed with:
     output:
         model="results/{dataset}/seed{seed}/stage1/model.pt",
         metrics="results/{dataset}/seed{seed}/stage1/metrics.csv",
-        curve="results/{dataset}/seed{seed}/stage1/loss.png",
-        card="results/{dataset}/seed{seed}/stage1/model_card.md",
+        curve=report(
+            "results/{dataset}/seed{seed}/stage1/loss.png",
+            caption="../report/train_loss.rst",
+            category="Training",
+            subcategory="Further seeds",
+            labels={"dataset": "{dataset}", "stage": "1, seed {seed}"},
+        ),
+        card=report(
+            "results/{dataset}/seed{seed}/stage1/model_card.md",
+            caption="../report/model_card.rst",
+            category="Training",
+            subcategory="Model cards",
+            labels={"dataset": "{dataset}", "stage": "1, seed {seed}"},
+        ),
     log:
         "results/{dataset}/seed{seed}/logs/train_stage1.log",
     benchmark:
@@ -21,8 +33,20 @@ use rule train_stage2 as train_stage2_seed with:
     output:
         model="results/{dataset}/seed{seed}/stage2/model.pt",
         metrics="results/{dataset}/seed{seed}/stage2/metrics.csv",
-        curve="results/{dataset}/seed{seed}/stage2/loss.png",
-        card="results/{dataset}/seed{seed}/stage2/model_card.md",
+        curve=report(
+            "results/{dataset}/seed{seed}/stage2/loss.png",
+            caption="../report/train_loss.rst",
+            category="Training",
+            subcategory="Further seeds",
+            labels={"dataset": "{dataset}", "stage": "2, seed {seed}"},
+        ),
+        card=report(
+            "results/{dataset}/seed{seed}/stage2/model_card.md",
+            caption="../report/model_card.rst",
+            category="Training",
+            subcategory="Model cards",
+            labels={"dataset": "{dataset}", "stage": "2, seed {seed}"},
+        ),
     log:
         "results/{dataset}/seed{seed}/logs/train_stage2.log",
     benchmark:
