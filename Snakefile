@@ -28,6 +28,7 @@ include: "workflow/rules/scenes.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/labels.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/seeds.smk"
 include: "workflow/rules/evaluate.smk"
 
 

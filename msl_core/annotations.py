@@ -319,7 +319,27 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-FORMATS = ("flickr-gtdata", "flickr-xml", "audioset-instrument", "vggss", "slavc-extended", "is3", "avsbench-box")
+FIELD_FORMATS = ("vggss", "slavc-extended", "is3", "avsbench-box")  # the field's test sets (msl_core.field_sets)
+FORMATS = ("flickr-gtdata", "flickr-xml", "audioset-instrument", *FIELD_FORMATS)
+SOURCE_ARGUMENTS = ("gtdata", "split", "xml_dir", "normav", "tags", "source")  # the files `convert` reads
+
+
+def annotation_key(dataset: str, argument: str) -> str:
+    """The workflow config key of a converter argument: `datasets.<name>.annotations.<argument>` (the tags are the
+    dataset's `test_tags`)."""
+    return f"datasets.{dataset}." + ("test_tags" if argument == "tags" else f"annotations.{argument}")
+
+
+def convert_configured(fmt: str, files: dict[str, str | Path | None], dataset: str) -> Conversion:
+    """The `convert_annotations` rule's conversion: `convert`, and a file it cannot use is named together with the
+    config key that points at it."""
+    try:
+        return convert(fmt, **files)
+    except BadInput as exc:
+        argument = next((a for a, p in files.items() if p is not None and Path(p) == Path(exc.path)), None)
+        if argument is None:
+            raise
+        raise BadInput(exc.path, f"{exc.reason} (set by {annotation_key(dataset, argument)})") from None
 
 
 def convert(

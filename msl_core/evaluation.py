@@ -28,6 +28,7 @@ import numpy as np
 from msl_core import metrics
 from msl_core.annotations import load_coco, missing_ids
 from msl_core.errors import BadInput, ConfigError
+from msl_core.seeds import mean_over_seeds
 
 log = logging.getLogger("msl.evaluation")
 
@@ -113,6 +114,8 @@ class Evaluation:
     not_scored: dict[str, int]
     maps: MapFile | None = None
     warnings: list[str] = field(default_factory=list)  # facts that change what the numbers mean
+    seed: int | None = None  # the training seed of `maps` (when several were trained)
+    seeds: dict | None = None  # mean ± std over every training seed (seed_summary)
 
     @property
     def primary(self) -> str:
@@ -193,6 +196,8 @@ class Evaluation:
         if self.settings.class_specific:
             for name in self.scores:
                 methods[name]["by_sources"] = self.by_sources(name)
+        if self.seeds is not None:
+            out["seeds"] = self.seeds
         out["settings"] = asdict(self.settings)
         out["per_item"] = {"ids": [item.key for item in self.items]} | {
             name: [round(float(v), 6) for v in s.agnostic] for name, s in self.scores.items()
@@ -481,6 +486,22 @@ def read_frames(path: str | Path, items: list[Item]) -> dict[str, np.ndarray]:
     return out
 
 
+def seed_summary(evaluation: Evaluation, annotations: str | Path, seed_maps: dict[int, str | Path]) -> dict:
+    """metrics.json's `seeds` block: each map method's headline numbers (per_class left out) as the mean ± sample
+    std over the first seed's `evaluation` and the maps of the other seeds (msl_core.seeds)."""
+    runs = [evaluation] + [evaluate(annotations, evaluation.settings, maps, baselines=()) for maps in seed_maps.values()]
+    seeds = [evaluation.seed, *seed_maps]
+    methods = {}
+    for method in (m for m in evaluation.scores if m in MAP_METHODS):
+        cells = [_without_per_class(run.summary(method)) | {"n_items": len(run.items)} for run in runs]
+        methods[method] = mean_over_seeds(cells)
+    return {"seeds": seeds, "n_seeds": len(seeds), "methods": methods}
+
+
+def _without_per_class(summary: dict) -> dict:
+    return {k: _without_per_class(v) if isinstance(v, dict) else v for k, v in summary.items() if k != "per_class"}
+
+
 def run_evaluation(
     annotations: str | Path,
     settings: EvalSettings,
@@ -493,10 +514,17 @@ def run_evaluation(
     per_class: str | Path | None = None,
     frames: str | Path | None = None,
     warnings: Sequence[str] = (),
+    seed: int | None = None,
+    seed_maps: dict[int, str | Path] | None = None,
 ) -> dict:
-    """Evaluate, write the numbers and (when paths are given) the pictures. The rule and `msl evaluate` call this."""
+    """Evaluate, write the numbers and (when paths are given) the pictures. The rule and `msl evaluate` call this.
+    `seed_maps` ({seed: maps.h5} of further training seeds; `seed` is the one of `maps`) adds metrics.json's
+    `seeds` block; everything else stays the first seed's."""
     evaluation = evaluate(annotations, settings, maps, baselines)
     evaluation.warnings = list(warnings)
+    if seed_maps:
+        evaluation.seed = seed
+        evaluation.seeds = seed_summary(evaluation, annotations, seed_maps)
     numbers = write_metrics(evaluation, metrics_json, ciou_txt, auc_txt)
     if heatmaps is not None or per_class is not None:
         from msl_core import plots  # matplotlib only when pictures are asked for

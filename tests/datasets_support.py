@@ -206,3 +206,32 @@ def manifest(demo: Demo, root: Path, test_clips: list[str]) -> Miniature:
                 "protocol": "multi-source", "annotations": {"format": "coco", "coco": str(root / "test.json")}}
     train = [c for c in table["clip_id"] if c not in test_clips]
     return Miniature(settings, test_clips, train, n_items)
+
+
+def vggss(demo: Demo, root: Path, test_clips: list[str]) -> Miniature:
+    """VGG-SS as LVS / EZ-VSL distribute its test set: a frame (`frames/<file>.jpg`) and a recording
+    (`audio/<file>.wav`) per clip, listed in a user manifest with their tags, `vggss.json` (`[{file, class, bbox:
+    [[x1, y1, x2, y2], …]}]`, corners normalised to [0, 1]) and the csv test list (`vggss_test.csv`, one id a line)."""
+    width, height = demo.size
+    (root / "frames").mkdir(parents=True)
+    (root / "audio").mkdir()
+    rows, boxes = [], []
+    for clip, tags in zip(demo.manifest["clip_id"], demo.manifest["tags"]):
+        image, audio = root / "frames" / f"{clip}.jpg", root / "audio" / f"{clip}.wav"
+        _ffmpeg("-i", str(demo.video(clip)), "-frames:v", "1", "-q:v", "2", str(image))
+        _ffmpeg("-i", str(demo.video(clip)), "-vn", "-ac", "1", "-ar", "16000", str(audio))
+        split = "test" if clip in test_clips else "train"
+        rows.append({"clip_id": clip, "image_path": str(image), "audio_path": str(audio), "split": split,
+                     "tags": tags})
+        sounding = demo.sounding[(clip, 0)]
+        if split == "test" and sounding:
+            boxes.append({"file": clip, "class": sounding[0][0],
+                          "bbox": [[x / width, y / height, (x + w) / width, (y + h) / height]
+                                   for _, (x, y, w, h) in sounding]})
+    pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
+    (root / "vggss.json").write_text(json.dumps(boxes))
+    (root / "vggss_test.csv").write_text("".join(f"{clip}\n" for clip in test_clips))
+    settings = {"kind": "manifest", "manifest": str(root / "manifest.csv"), "window_s": 2.0, "categories": "tags",
+                "protocol": "flickr", "annotations": {"format": "vggss", "source": str(root / "vggss.json"),
+                                                      "split": str(root / "vggss_test.csv")}}
+    return Miniature(settings, test_clips, [c for c in demo.manifest["clip_id"] if c not in test_clips], len(boxes))

@@ -16,12 +16,13 @@ from conftest import run_snakemake, snakemake_workspace
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # CI runs them apart: -m e2e
 
-TARGETS = {"flickr": "ciou.txt", "ave": "events.txt", "audioset_instrument": "ciou.txt", "mine": "ciou.txt"}
+TARGETS = {"flickr": "ciou.txt", "ave": "events.txt", "audioset_instrument": "ciou.txt", "mine": "ciou.txt",
+           "vggss_user": "ciou.txt"}
 
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
-    """One workspace, the four miniatures configured, all four targets run in one Snakemake call."""
+    """One workspace, the five miniatures configured, all five targets run in one Snakemake call."""
     tmp = tmp_path_factory.mktemp("datasets")
     ws = snakemake_workspace(tmp)
     demo = mini.build_demo(tmp / "demo", Path(sys.executable).with_name("msl"), ws / "config.yaml")
@@ -33,6 +34,7 @@ def finished(tmp_path_factory):
         "ave": mini.ave(demo, tmp / "AVE_Dataset", test_clips=clips[-3:], val_clips=clips[:1]),
         "audioset_instrument": mini.audioset_instrument(demo, tmp / "audioset", test_clips=by_pairs[:3]),
         "mine": mini.manifest(demo, tmp / "mine", test_clips=clips[3:6]),
+        "vggss_user": mini.vggss(demo, tmp / "vggss", test_clips=clips[:3]),
     }
     override = {"datasets": {name: m.settings for name, m in minis.items()},
                 "train": {"stage1": {"epochs": 1}, "stage2": {"epochs": 1}}}
@@ -57,7 +59,7 @@ def _splits(res: Path) -> dict[str, set[str]]:
     return {split: set(index.loc[index["split"] == split, "clip_id"]) for split in ("train", "val", "test")}
 
 
-@pytest.mark.parametrize("name", ["flickr", "audioset_instrument", "mine"])
+@pytest.mark.parametrize("name", ["flickr", "audioset_instrument", "mine", "vggss_user"])
 def test_boxed_dataset_reaches_its_score(finished, name):
     res = _ran(finished, name)
     m = finished[1][name]

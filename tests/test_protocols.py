@@ -282,3 +282,27 @@ def test_flickr_one_based_corners_as_lvs_code_scales_them(tmp_path):
         coco["images"][0]["width"] = coco["images"][0]["height"] = 256
         ann.write_text(json.dumps(coco))
         assert evaluate_protocol("ezvsl", ann, maps)["mean_ciou"] == pytest.approx(expected)
+
+
+def test_seed_table_gives_mean_and_std_of_each_cell(tmp_path):
+    # Two seeds' maps of the IS3 items above: seed 0 localises one group of two (IIoU 0.5, IAUC 0.475), seed 1
+    # both (1.0, 1.0). Mean ± sample std: 0.75 ± 0.5/√2 and 0.7375 ± 0.525/√2; counts are the items per seed.
+    from msl_core.protocols.table import protocol_table, seed_table, to_markdown
+
+    box = [("A", cols(0, 100))]
+    widths = {"g1_a": 62, "g1_b": 70, "g2_a": 62, "g2_b": 32}
+    ann = write_coco(tmp_path / "a.json", [{"clip": c, "boxes": box, "group": c[:2]} for c in widths])
+    seed0 = write_maps(tmp_path / "m0.h5", list(widths), stage2=np.stack([band(0, k) for k in widths.values()]))
+    seed1 = write_maps(tmp_path / "m1.h5", list(widths), stage2=np.stack([band(0, 100)] * 4))
+    tables = [protocol_table(ann, m) for m in (seed0, seed1)]
+    one = seed_table(tables[:1], [0])
+    assert one["protocols"] == tables[0]["protocols"] and "n_seeds" not in one["protocols"]["is3"]["methods"]["stage2"]
+    table = seed_table(tables, [0, 1])
+    cell = table["protocols"]["is3"]["methods"]["stage2"]
+    assert (cell["iiou"], cell["iauc"]) == (pytest.approx(0.75), pytest.approx(0.7375))
+    assert cell["std"]["iiou"] == pytest.approx(0.5 / np.sqrt(2)) and cell["std"]["iauc"] == pytest.approx(0.525 / np.sqrt(2))
+    assert (cell["n_groups"], cell["n_seeds"]) == (2, 2)
+    assert table["per_seed"]["1"]["is3"]["methods"]["stage2"]["iiou"] == 1.0
+    markdown = to_markdown(table)
+    assert "| is3 | iiou | 0.750 ± 0.354 (n=2, 2 seeds) |" in markdown and "over 2 training seeds" in markdown
+    assert "±" not in to_markdown(one)

@@ -135,6 +135,12 @@ CASES = [
         {"localize", "evaluate"},
     ),
     (
+        "a second training seed (the first seed's run stays)",
+        {"evaluate": {"seeds": [0, 1]}},
+        {"train_stage1_seed", "train_stage2_seed", "localize_seed", "evaluate"},
+    ),
+    ("the global seed listed as the only training seed", {"evaluate": {"seeds": [0]}}, set()),
+    (
         "throughput: device and loader workers",
         {"device": "cpu", "train": {"workers": 0}},
         set(),

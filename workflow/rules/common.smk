@@ -7,7 +7,9 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from msl_core.adapters import build_manifest, check_splits
+from msl_core.annotations import FIELD_FORMATS, annotation_key
 from msl_core.errors import MslError
+from msl_core.seeds import run_folder, training_seeds
 from msl_core.splits import describe, split_counts
 from msl_core.scenes.config import from_config as scenes_from_config
 from msl_core.training import settings as train_cfg
@@ -242,25 +244,43 @@ def train_inputs(wildcards):
 
 
 def stage2_inputs(wildcards):
-    return {**train_inputs(wildcards), "stage1": f"results/{wildcards.dataset}/stage1/model.pt"}
+    return {**train_inputs(wildcards), "stage1": f"{run_dir(wildcards)}/stage1/model.pt"}
 
 
 def model_settings(wildcards):
     return train_cfg.model_settings(config, wildcards.dataset)
 
 
+try:
+    SEEDS = training_seeds(config)  # evaluate.seeds, or [seed]; the first one trains at results/<ds>/stage*/
+except MslError as exc:
+    raise WorkflowError(str(exc)) from None
+
+
+EXTRA_SEEDS = _alternation([str(seed) for seed in SEEDS[1:]])  # the {seed} wildcard of seeds.smk
+
+
+def _seed(wildcards):
+    """The training seed of a job: its `{seed}` wildcard (seeds.smk), else the first of SEEDS."""
+    return int(wildcards.seed) if "seed" in wildcards.keys() else SEEDS[0]
+
+
+def run_dir(wildcards):
+    return run_folder(wildcards.dataset, _seed(wildcards), SEEDS)
+
+
 def stage1_settings(wildcards):
-    return train_cfg.train_settings(config, wildcards.dataset, 1)
+    return train_cfg.train_settings(config, wildcards.dataset, 1) | {"seed": _seed(wildcards)}
 
 
 def stage2_settings(wildcards):
-    return train_cfg.train_settings(config, wildcards.dataset, 2)
+    return train_cfg.train_settings(config, wildcards.dataset, 2) | {"seed": _seed(wildcards)}
 
 
 def localize_inputs(wildcards):
-    d = f"results/{wildcards.dataset}"
+    d, run = f"results/{wildcards.dataset}", run_dir(wildcards)
     inputs = {"frames": f"{d}/frames.h5", "logmel": f"{d}/logmel.h5", "index": f"{d}/index.csv",
-              "stage1": f"{d}/stage1/model.pt", "stage2": f"{d}/stage2/model.pt"}
+              "stage1": f"{run}/stage1/model.pt", "stage2": f"{run}/stage2/model.pt"}
     if wildcards.dataset in WHOLE_FILE_TEST:
         inputs["whole_file_audio"] = f"{d}/logmel_test.h5"
     return inputs
@@ -271,13 +291,19 @@ def localize_settings(wildcards):
 
 
 # Annotations and evaluation (evaluate.smk)
-CONVERTED_FORMATS = ("flickr-gtdata", "flickr-xml", "audioset-instrument", "coco")
+CONVERTED_FORMATS = ("flickr-gtdata", "flickr-xml", "audioset-instrument", "coco", *FIELD_FORMATS)
+# The files each format needs (datasets.<name>.annotations.<key>); `split` is optional where a format lists it.
 ANNOTATION_KEYS = {
     "flickr-gtdata": ("gtdata", "split"),
     "flickr-xml": ("xml_dir",),
     "audioset-instrument": ("normav",),
     "coco": ("coco",),
+    "vggss": ("source",),
+    "slavc-extended": ("source", "gtdata"),
+    "is3": ("source",),
+    "avsbench-box": ("source",),
 }
+OPTIONAL_SPLIT = ("flickr-xml", "vggss", "slavc-extended")
 
 
 def _converted(name):
@@ -299,12 +325,11 @@ def annotation_sources(wildcards):
     source = settings["annotations"]
     fmt = source["format"]
     paths = {key: source.get(key) for key in ANNOTATION_KEYS[fmt]}
-    if fmt == "flickr-xml" and source.get("split"):
+    if fmt in OPTIONAL_SPLIT and source.get("split"):
         paths["split"] = source["split"]
     if fmt == "audioset-instrument":
         paths["tags"] = settings.get("test_tags")
-    prefix = f"datasets.{wildcards.dataset}."
-    keyed = {prefix + ("test_tags" if key == "tags" else f"annotations.{key}"): value for key, value in paths.items()}
+    keyed = {annotation_key(wildcards.dataset, key): value for key, value in paths.items()}
     configured_paths(keyed, f"format '{fmt}' needs {{key}}: set it in config.yaml (or --config)")
     return paths
 
@@ -333,6 +358,20 @@ def protocol_annotations(wildcards):
 
 def protocol_baselines(wildcards):
     return list(config["evaluate"]["baselines"])
+
+
+def protocol_maps(wildcards):
+    """Every training seed's maps.h5, the first seed's first (msl_core.seeds)."""
+    return [f"{run_folder(wildcards.dataset, seed, SEEDS)}/maps.h5" for seed in SEEDS]
+
+
+def further_seed_maps(wildcards):
+    """The maps.h5 of every training seed but the first (metrics.json's `seeds` block)."""
+    return protocol_maps(wildcards)[1:]
+
+
+def training_seed_list(wildcards):
+    return list(SEEDS)
 
 
 def evaluation_settings(wildcards):

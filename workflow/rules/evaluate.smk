@@ -27,6 +27,7 @@ rule evaluate:
         annotations=test_annotations,
         frames="results/{dataset}/frames.h5",
         rejected="results/{dataset}/rejected.csv",
+        seed_maps=further_seed_maps,
     output:
         metrics=report(
             "results/{dataset}/metrics.json",
@@ -58,6 +59,7 @@ rule evaluate:
     params:
         settings=evaluation_settings,
         warnings=result_warnings,
+        seeds=training_seed_list,
     resources:
         mem_mb=2000,
     script:
@@ -99,7 +101,7 @@ rule protocols:
     conda:
         "../../envs/msl.yaml"
     input:
-        maps="results/{dataset}/maps.h5",
+        maps=protocol_maps,
         annotations=protocol_annotations,
         proposals="results/{dataset}/proposals.h5",
     output:
@@ -117,6 +119,7 @@ rule protocols:
         "results/{dataset}/benchmarks/protocols.tsv"
     params:
         baselines=protocol_baselines,
+        seeds=training_seed_list,
     resources:
         mem_mb=2000,
     script:

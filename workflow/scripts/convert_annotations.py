@@ -1,7 +1,7 @@
 """Rule `convert_annotations`: configured test annotations → results/<dataset>/annotations/test.json (COCO)."""
 import shutil
 
-from msl_core.annotations import convert, load_coco, write_coco
+from msl_core.annotations import SOURCE_ARGUMENTS, convert_configured, load_coco, write_coco
 from msl_core.runlog import from_snakemake
 
 log = from_snakemake(snakemake)
@@ -11,6 +11,7 @@ if fmt == "coco":  # already canonical: checked, then copied unchanged
     shutil.copyfile(inputs.coco, snakemake.output[0])
     log.info("copied COCO annotations %s", inputs.coco)
 else:
-    conversion = convert(fmt, **{key: inputs.get(key) for key in ("gtdata", "split", "xml_dir", "normav", "tags")})
+    files = {key: inputs.get(key) for key in SOURCE_ARGUMENTS}
+    conversion = convert_configured(fmt, files, snakemake.wildcards.dataset)
     write_coco(conversion, snakemake.output[0])
     log.info("%s: %s", snakemake.output[0], conversion.summary())

@@ -14,7 +14,7 @@ if len(rejected):
                     f"{snakemake.input.rejected})")
 for warning in warnings:
     print(f"msl: warning: {warning}", flush=True)
-out = snakemake.output
+out, seeds = snakemake.output, snakemake.params.seeds
 numbers = run_evaluation(
     snakemake.input.annotations,
     EvalSettings(**params),
@@ -27,5 +27,7 @@ numbers = run_evaluation(
     per_class=out.per_class,
     frames=snakemake.input.frames,
     warnings=warnings,
+    seed=seeds[0],
+    seed_maps=dict(zip(seeds[1:], snakemake.input.seed_maps)),
 )
 log.info("%d items scored, %d missing; primary %s", numbers["n_items"], numbers["n_missing"], numbers["primary"])
