@@ -1,8 +1,8 @@
 """Drawing the sources over a picture: one colour per category, its map blended in, its region outlined, its
 name and probability at the peak, and a legend of every category heard in the input.
 
-A window's drawing is computed once as a premultiplied layer (alpha, colour·alpha) and composited onto each of
-its frames with one multiply-add, so the cost per frame does not grow with the number of sources.
+A window's drawing is computed once as an RGBA layer; the encoder composites it onto each of the window's frames,
+so the cost per frame does not grow with the number of sources.
 """
 
 from __future__ import annotations
@@ -28,23 +28,21 @@ def colours(categories: tuple[str, ...]) -> dict[str, tuple[int, int, int]]:
 
 @dataclass(frozen=True)
 class Layer:
-    """A window's drawing in 8.8 fixed point: frame · (1 − alpha) + colour · alpha = (frame · keep + add) >> 8."""
+    """A window's drawing as straight RGBA: ffmpeg's overlay filter composites it onto every frame of the window
+    (in the encoder, so the frames never pass through Python); `apply` draws it onto a still picture."""
 
-    keep: np.ndarray  # (H, W, 3) uint16 = round((1 − alpha) · 256)
-    add: np.ndarray  # (H, W, 3) uint16 = round(colour · alpha · 256); keep · 255 + add never exceeds 2^16 − 1
+    rgba: np.ndarray  # (H, W, 4) uint8
 
     @classmethod
     def from_alpha(cls, alpha: np.ndarray, premult: np.ndarray) -> Layer:
         """alpha (H, W, 1) in [0, 1], premult (H, W, 3) = colour · alpha."""
-        keep = np.round((1.0 - alpha) * 256).astype(np.uint16)
-        return cls(np.repeat(keep, 3, axis=2), np.round(premult * 256).astype(np.uint16))
+        colour = premult / np.maximum(alpha, 1e-6)
+        return cls(np.round(np.concatenate([colour, alpha * 255], axis=2)).clip(0, 255).astype(np.uint8))
 
-    def apply(self, frame: np.ndarray) -> np.ndarray:
-        out = frame.astype(np.uint16)
-        out *= self.keep
-        out += self.add
-        out >>= 8
-        return out.astype(np.uint8)
+    def apply(self, picture: np.ndarray) -> np.ndarray:
+        """picture · (1 − alpha) + colour · alpha, RGB uint8."""
+        alpha = self.rgba[..., 3:].astype(np.float32) / 255
+        return np.round(picture * (1 - alpha) + self.rgba[..., :3] * alpha).astype(np.uint8)
 
 
 def _text(ink: np.ndarray, text: str, x: int, y: int, scale: float, colour: tuple[int, int, int]) -> None:
