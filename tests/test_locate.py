@@ -7,6 +7,7 @@ import hashlib
 import json
 import subprocess
 import sys
+from dataclasses import asdict
 
 import cv2
 import numpy as np
@@ -18,8 +19,11 @@ from locate_support import moving_square_video, picture, sound, train_tiny_model
 
 from msl_core.cli import main
 from msl_core.errors import BadInput
+from msl_core.locate.inputs import audio_windows
 from msl_core.locate.run import LocateOptions, locate
+from msl_core.locate.sources import window_sources
 from msl_core.media import probe
+from msl_core.models.localization import LocalizationConfig, localize_batch
 from msl_core.spectrogram import LogMelParams
 from msl_core.training.model_file import load_model_file
 
@@ -116,6 +120,54 @@ def test_video_tone_starting_halfway(model, clip, tmp_path, capsys):
     heard_in, heard_out = _frame_at(clip, 4.5), _frame_at(tmp_path / "out" / "square.mp4", 4.5)
     px, py = out["windows"][4]["sources"][0]["peak"]
     assert np.abs(heard_in - heard_out)[max(0, py - 5) : py + 5, max(0, px - 5) : px + 5].mean() > 20
+
+
+def _plain_windows(model_path, clip, fps: float) -> list[dict]:
+    """The per-window sources computed the plain way: every frame of the clip decoded at its frame rate, window j
+    paired with frame round(j/fps · rate), the network exactly as stored (no folded batch norms), one batch."""
+    mf = load_model_file(model_path)
+    info = probe(clip)
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(clip), "-vf", f"fps={info.frame_rate}", "-f", "rawvideo",
+                          "-pix_fmt", "rgb24", "pipe:"], capture_output=True, check=True).stdout
+    frames = np.frombuffer(raw, np.uint8).reshape(-1, info.height, info.width, 3)
+    audio = audio_windows(clip, mf.inference, fps)
+    picks = np.minimum(np.round(audio.starts * info.frame_rate).astype(int), len(frames) - 1)
+    size = mf.inference.frame_size[::-1]
+    small = np.stack([cv2.resize(frames[i], size, interpolation=cv2.INTER_LINEAR) for i in picks])
+    out = localize_batch(mf.model, mf.model.prepare_frames(torch.from_numpy(small)),
+                         torch.from_numpy(audio.logmel(0, len(audio))), LocalizationConfig())
+    prob, maps = out["audio_prob"].numpy(), out["stage2_class"].numpy()
+    windows = [window_sources(j, audio.starts[j], mf.inference.window_s, prob[j], maps[j], mf.categories,
+                              list(range(len(mf.categories))), 0.3, mf.on_screen.threshold, info.width,
+                              info.height)[0] for j in range(len(audio))]
+    return json.loads(json.dumps([asdict(w) for w in windows]))
+
+
+def test_streamed_sources_equal_the_plain_computation(model, clip, tmp_path):
+    """The fast path (only the paired frames decoded, folded network, one frame per pass, overlay drawn by the
+    encoder) changes no number of the per-window sources."""
+    done = locate([clip], model, tmp_path / "out", LocateOptions(fps=2, progress=False))
+    streamed = json.loads(done.json.read_text())["windows"]
+    assert len(streamed) == 11 and any(w["sources"] for w in streamed)
+    assert streamed == _plain_windows(model, clip, 2)
+
+
+def test_phone_clip_is_located_upright(model, tmp_path):
+    upright = moving_square_video(tmp_path / "upright.mp4", size=(96, 160))
+    stored = tmp_path / "stored.mp4"  # the same pictures stored sideways (lossless) ...
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(upright), "-vf", "transpose=1", "-c:v", "libx264", "-qp", "0",
+                    "-c:a", "copy", str(stored)], check=True)
+    phone = tmp_path / "phone.mp4"  # ... with the display matrix that turns them upright, as a phone writes them
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(stored), "-c", "copy", "-metadata:s:v:0", "rotate=90",
+                    str(phone)], check=True)
+    info = probe(phone)
+    assert (info.rotation, info.width, info.height) == (90, 96, 160)
+    want = locate([upright], model, tmp_path / "a", LocateOptions(progress=False))
+    got = locate([phone], model, tmp_path / "b", LocateOptions(progress=False))
+    assert any(w.sources for w in got.windows) and got.windows == want.windows  # boxes in upright pixels
+    overlay = probe(got.picture)
+    assert (overlay.width, overlay.height, overlay.rotation) == (96, 160, 0)
+    assert np.abs(_frame_at(got.picture, 4.5) - _frame_at(want.picture, 4.5)).mean() < 1
 
 
 def test_image_and_sound_of_other_rate_and_size(model, tmp_path):
