@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from dataclasses import asdict
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -229,3 +230,11 @@ def test_contact_sheet_of_overlays(model, clip, tmp_path):
     overlay_sheet([("c7", done.picture, done.json), ("c7", done.picture, done.json)], tmp_path / "sheet.png")
     sheet = cv2.imread(str(tmp_path / "sheet.png"))
     assert sheet.shape == (2 * (TILE_WIDTH * 96 // 160 + CAPTION_HEIGHT), 3 * TILE_WIDTH, 3)
+    # the README's still: the window that shows the most (the tone, heard from 3 s), its frame at mid-window
+    script = Path(__file__).resolve().parents[1] / "docs" / "locate_still.py"
+    printed = subprocess.run([sys.executable, str(script), str(tmp_path / "out"), str(tmp_path / "still.png")],
+                             capture_output=True, text=True, check=True).stdout
+    assert "c7, " in printed and ": tone " in printed and "on-screen threshold" in printed
+    start = float(printed.split("c7, ")[1].split("-")[0])
+    assert start >= 3 and np.array_equal(cv2.imread(str(tmp_path / "still.png"))[..., ::-1],
+                                         _frame_at(done.picture, start + 0.5).astype(np.uint8))
