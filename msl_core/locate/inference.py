@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import itertools
 
+import torch
 from torch import nn
+from torch.nn.utils import skip_init
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
@@ -47,8 +49,8 @@ def pad_in_convolution(module: nn.Module) -> nn.Module:
     for name, child in module.named_children():
         if isinstance(child, Conv2dSame) and child.stride == (1, 1) and _symmetric(child):
             pad = [d * (k - 1) // 2 for d, k in zip(child.dilation, child.kernel_size, strict=True)]
-            conv = nn.Conv2d(child.in_channels, child.out_channels, child.kernel_size, 1, pad, child.dilation,
-                             child.groups, child.bias is not None)
+            conv = skip_init(nn.Conv2d, child.in_channels, child.out_channels, child.kernel_size, 1, pad,
+                             child.dilation, child.groups, child.bias is not None)
             conv.load_state_dict(child.state_dict())
             setattr(module, name, conv)
         else:
@@ -61,6 +63,7 @@ def _symmetric(conv: nn.Conv2d) -> bool:
     return all(d * (k - 1) % 2 == 0 for d, k in zip(conv.dilation, conv.kernel_size, strict=True))
 
 
+@torch.no_grad()
 def for_inference(model: nn.Module) -> nn.Module:
     """The model in eval mode with both rewrites applied (in place)."""
     model.eval()
