@@ -50,7 +50,8 @@ def pad_in_convolution(module: nn.Module) -> nn.Module:
         if isinstance(child, Conv2dSame) and child.stride == (1, 1) and _symmetric(child):
             pad = [d * (k - 1) // 2 for d, k in zip(child.dilation, child.kernel_size, strict=True)]
             conv = skip_init(nn.Conv2d, child.in_channels, child.out_channels, child.kernel_size, 1, pad,
-                             child.dilation, child.groups, child.bias is not None)
+                             child.dilation, child.groups, child.bias is not None, device=child.weight.device,
+                             dtype=child.weight.dtype)
             conv.load_state_dict(child.state_dict())
             setattr(module, name, conv)
         else:
