@@ -20,7 +20,7 @@ from locate_support import moving_square_video, picture, sound, train_tiny_model
 
 from msl_core.cli import main
 from msl_core.errors import BadInput
-from msl_core.locate.inputs import audio_windows
+from msl_core.locate.inputs import audio_windows, frames_at
 from msl_core.locate.run import LocateOptions, locate
 from msl_core.locate.sources import window_sources
 from msl_core.media import probe
@@ -121,6 +121,21 @@ def test_video_tone_starting_halfway(model, clip, tmp_path, capsys):
     heard_in, heard_out = _frame_at(clip, 4.5), _frame_at(tmp_path / "out" / "square.mp4", 4.5)
     px, py = out["windows"][4]["sources"][0]["peak"]
     assert np.abs(heard_in - heard_out)[max(0, py - 5) : py + 5, max(0, px - 5) : px + 5].mean() > 20
+
+
+def test_frames_at_many_windows_and_past_the_end(tmp_path):
+    """More windows than ffmpeg nests expressions (100), repeats, and windows after the last frame."""
+    clip = tmp_path / "count.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:duration=6", "-c:v",
+                    "libx264", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    info = probe(clip)
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(clip), "-vf", "fps=25", "-f", "rawvideo", "-pix_fmt",
+                          "rgb24", "pipe:"], capture_output=True, check=True).stdout
+    every = np.frombuffer(raw, np.uint8).reshape(-1, 48, 64, 3)
+    wanted = np.concatenate([np.arange(0, 140), [140, 140, len(every) - 1, len(every) + 7]])
+    got = list(frames_at(clip, info, wanted))
+    assert len(got) == len(wanted)
+    assert all(np.array_equal(g, every[min(i, len(every) - 1)]) for g, i in zip(got, wanted, strict=True))
 
 
 def _plain_windows(model_path, clip, fps: float) -> list[dict]:

@@ -83,7 +83,7 @@ def frames_at(path: str | Path, info: media.MediaInfo, wanted: np.ndarray) -> It
     last frame (the sound outlasts the picture). ffmpeg decodes every frame but converts and sends only these."""
     picks, repeats = np.unique(np.asarray(wanted, np.int64), return_counts=True)
     got, last = 0, None
-    for last in _select(path, info, "+".join(f"eq(n,{i})" for i in picks)):
+    for last in _select(path, info, _any_of(picks.tolist())):
         yield from [last] * int(repeats[got])
         got += 1
     if got < len(picks):  # past the end: the video's last frame, from a second pass that converts only the tail
@@ -92,6 +92,16 @@ def frames_at(path: str | Path, info: media.MediaInfo, wanted: np.ndarray) -> It
         if last is None:
             raise BadInput(path, "no video frame could be decoded")
         yield from [last] * int(repeats[got:].sum())
+
+
+def _any_of(picks: list[int]) -> str:
+    """An ffmpeg expression true when the frame index n is one of `picks` (ascending): a balanced tree of
+    if(lt(n, middle), …) over short eq() sums, as ffmpeg's expressions nest at most 100 deep (a flat sum of 101
+    terms already fails)."""
+    if len(picks) <= 8:
+        return "+".join(f"eq(n,{i})" for i in picks)
+    mid = len(picks) // 2
+    return f"if(lt(n,{picks[mid]}),{_any_of(picks[:mid])},{_any_of(picks[mid:])})"
 
 
 def _select(path: str | Path, info: media.MediaInfo, condition: str) -> Iterator[np.ndarray]:
