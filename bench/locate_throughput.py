@@ -1,15 +1,19 @@
 """`msl locate` throughput on a 10-s 640×360 clip, against ffmpeg decoding and re-encoding the same clip.
 
-Usage: .venv/bin/python bench/locate_throughput.py [--seconds 10] [--fps 1] [--threads 2] [--device cpu]
+Usage: .venv/bin/python bench/locate_throughput.py [--seconds 10] [--fps 1] [--threads N] [--device cpu] [--repeat 3]
 The model is the default demo network (MobileNetV2 vision backbone, 12 categories, 256×256 frames) with random
 weights: throughput does not depend on what it learned. The floor is `ffmpeg -i clip.mp4` re-encoded with the
-overlay's own encoder settings, the least any overlay writer must do. Prints video-seconds per wall-second for both
-and last the ratio floor time / locate time (1.0 = as fast as the bare re-encode; the target is ≥ 0.5 at 1 fps).
+overlay's own encoder settings, the least any overlay writer must do. Floor and locate run alternately `--repeat`
+times and the medians are compared (the machine may be shared). `--threads` fixes the model's CPU threads (default:
+locate's own choice, half the cores while the encoder runs). Prints video-seconds per wall-second for both and last
+the ratio floor time / locate time (1.0 = as fast as the bare re-encode; the target is ≥ 0.5 at 1 fps).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,7 +26,7 @@ from locate_support import moving_square_video
 from timing import timed
 
 from msl_core.device import resolve_device
-from msl_core.locate.run import LocateOptions, locate
+from msl_core.locate.run import H264_AAC, LocateOptions, locate
 from msl_core.models.coarse_to_fine import ModelConfig, build_model
 from msl_core.spectrogram import LogMelParams
 from msl_core.training.model_file import InferenceSpec, save_model
@@ -42,26 +46,29 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--fps", type=float, default=1.0)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         clip = moving_square_video(folder / "clip.mp4", seconds=args.seconds, fps=25, size=(640, 360))
         model = demo_model(folder / "model.pt")
 
         def floor():
-            subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-i", str(clip), "-c:v", "libx264", "-preset",
-                            "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k",
+            subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-i", str(clip), *H264_AAC,
                             str(folder / "floor.mp4")], check=True)
 
-        opts = LocateOptions(fps=args.fps, progress=False)
+        opts = LocateOptions(fps=args.fps, progress=False, threads=args.threads)
         device = resolve_device(args.device)
         first = timed(lambda: locate([clip], model, folder / "out", opts, device))  # includes one-off warm-up
-        base = timed(floor)
-        ours = timed(lambda: locate([clip], model, folder / "out", opts, device))
-    print(f"clip: {args.seconds} s, 640x360 @ 25 fps; locate at {args.fps:g} fps on {device}, {args.threads} threads")
+        bases, times = [], []
+        for _ in range(args.repeat):
+            bases.append(timed(floor))
+            times.append(timed(lambda: locate([clip], model, folder / "out", opts, device)))
+        base, ours = statistics.median(bases), statistics.median(times)
+    threads = args.threads or f"{max(1, len(os.sched_getaffinity(0)) // 2)} (of {len(os.sched_getaffinity(0))} cores)"
+    print(f"clip: {args.seconds} s, 640x360 @ 25 fps; locate at {args.fps:g} fps on {device}, model threads {threads}")
     print(f"ffmpeg decode + re-encode: {base:.2f} s  ({args.seconds / base:.1f} video-s per s)")
     print(f"msl locate (model load, decode, maps, overlay, encode): {ours:.2f} s  ({args.seconds / ours:.1f} video-s "
           f"per s); first call with warm-up {first:.2f} s")

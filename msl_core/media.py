@@ -23,9 +23,10 @@ class MediaInfo:
     path: str
     video_duration: float | None
     audio_duration: float | None
-    width: int | None = None
+    width: int | None = None  # as displayed: a phone clip's rotation (display matrix) already applied
     height: int | None = None
     frame_rate: float | None = None  # average frames per second of the video stream
+    rotation: int = 0  # degrees the stored picture is turned for display (ffmpeg decodes it upright)
 
 
 def _rate(stream: dict) -> float | None:
@@ -64,6 +65,14 @@ def _ffmpeg_error(exc: ffmpeg.Error) -> str:
     return text[-1] if text else "ffmpeg failed"
 
 
+def _rotation(stream: dict) -> int:
+    """The display rotation of a video stream in degrees: its display matrix, else an old `rotate` tag."""
+    for side in stream.get("side_data_list", []):
+        if "rotation" in side:
+            return round(float(side["rotation"])) % 360
+    return int(stream.get("tags", {}).get("rotate", 0)) % 360
+
+
 def _stream_duration(stream: dict, container: dict) -> float | None:
     for source in (stream, container):
         value = source.get("duration")
@@ -84,13 +93,19 @@ def probe(path: str | Path) -> MediaInfo:
     container = info.get("format", {})
     video = next((s for s in info["streams"] if s["codec_type"] == "video"), None)
     audio = next((s for s in info["streams"] if s["codec_type"] == "audio"), None)
+    size, turn = (None, None), 0
+    if video:
+        turn = _rotation(video)
+        size = (int(video["width"]), int(video["height"]))
+        size = size[::-1] if turn % 180 == 90 else size
     return MediaInfo(
         path=str(path),
         video_duration=_stream_duration(video, container) if video else None,
         audio_duration=_stream_duration(audio, container) if audio else None,
-        width=int(video["width"]) if video else None,
-        height=int(video["height"]) if video else None,
+        width=size[0],
+        height=size[1],
         frame_rate=_rate(video) if video else None,
+        rotation=turn,
     )
 
 

@@ -7,6 +7,8 @@ import hashlib
 import json
 import subprocess
 import sys
+from dataclasses import asdict
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -18,8 +20,11 @@ from locate_support import moving_square_video, picture, sound, train_tiny_model
 
 from msl_core.cli import main
 from msl_core.errors import BadInput
+from msl_core.locate.inputs import audio_windows, frames_at
 from msl_core.locate.run import LocateOptions, locate
+from msl_core.locate.sources import window_sources
 from msl_core.media import probe
+from msl_core.models.localization import LocalizationConfig, localize_batch
 from msl_core.spectrogram import LogMelParams
 from msl_core.training.model_file import load_model_file
 
@@ -118,6 +123,69 @@ def test_video_tone_starting_halfway(model, clip, tmp_path, capsys):
     assert np.abs(heard_in - heard_out)[max(0, py - 5) : py + 5, max(0, px - 5) : px + 5].mean() > 20
 
 
+def test_frames_at_many_windows_and_past_the_end(tmp_path):
+    """More windows than ffmpeg nests expressions (100), repeats, and windows after the last frame."""
+    clip = tmp_path / "count.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:duration=6", "-c:v",
+                    "libx264", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    info = probe(clip)
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(clip), "-vf", "fps=25", "-f", "rawvideo", "-pix_fmt",
+                          "rgb24", "pipe:"], capture_output=True, check=True).stdout
+    every = np.frombuffer(raw, np.uint8).reshape(-1, 48, 64, 3)
+    wanted = np.concatenate([np.arange(0, 140), [140, 140, len(every) - 1, len(every) + 7]])
+    got = list(frames_at(clip, info, wanted))
+    assert len(got) == len(wanted)
+    assert all(np.array_equal(g, every[min(i, len(every) - 1)]) for g, i in zip(got, wanted, strict=True))
+
+
+def _plain_windows(model_path, clip, fps: float) -> list[dict]:
+    """The per-window sources computed the plain way: every frame of the clip decoded at its frame rate, window j
+    paired with frame round(j/fps · rate), the network exactly as stored (no folded batch norms), one batch."""
+    mf = load_model_file(model_path)
+    info = probe(clip)
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(clip), "-vf", f"fps={info.frame_rate}", "-f", "rawvideo",
+                          "-pix_fmt", "rgb24", "pipe:"], capture_output=True, check=True).stdout
+    frames = np.frombuffer(raw, np.uint8).reshape(-1, info.height, info.width, 3)
+    audio = audio_windows(clip, mf.inference, fps)
+    picks = np.minimum(np.round(audio.starts * info.frame_rate).astype(int), len(frames) - 1)
+    size = mf.inference.frame_size[::-1]
+    small = np.stack([cv2.resize(frames[i], size, interpolation=cv2.INTER_LINEAR) for i in picks])
+    out = localize_batch(mf.model, mf.model.prepare_frames(torch.from_numpy(small)),
+                         torch.from_numpy(audio.logmel(0, len(audio))), LocalizationConfig())
+    prob, maps = out["audio_prob"].numpy(), out["stage2_class"].numpy()
+    windows = [window_sources(j, audio.starts[j], mf.inference.window_s, prob[j], maps[j], mf.categories,
+                              list(range(len(mf.categories))), 0.3, mf.on_screen.threshold, info.width,
+                              info.height)[0] for j in range(len(audio))]
+    return json.loads(json.dumps([asdict(w) for w in windows]))
+
+
+def test_streamed_sources_equal_the_plain_computation(model, clip, tmp_path):
+    """The fast path (only the paired frames decoded, folded network, one frame per pass, overlay drawn by the
+    encoder) changes no number of the per-window sources."""
+    done = locate([clip], model, tmp_path / "out", LocateOptions(fps=2, progress=False))
+    streamed = json.loads(done.json.read_text())["windows"]
+    assert len(streamed) == 11 and any(w["sources"] for w in streamed)
+    assert streamed == _plain_windows(model, clip, 2)
+
+
+def test_phone_clip_is_located_upright(model, tmp_path):
+    upright = moving_square_video(tmp_path / "upright.mp4", size=(96, 160))
+    stored = tmp_path / "stored.mp4"  # the same pictures stored sideways (lossless) ...
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(upright), "-vf", "transpose=1", "-c:v", "libx264", "-qp", "0",
+                    "-c:a", "copy", str(stored)], check=True)
+    phone = tmp_path / "phone.mp4"  # ... with the display matrix that turns them upright, as a phone writes them
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(stored), "-c", "copy", "-metadata:s:v:0", "rotate=90",
+                    str(phone)], check=True)
+    info = probe(phone)
+    assert (info.rotation, info.width, info.height) == (90, 96, 160)
+    want = locate([upright], model, tmp_path / "a", LocateOptions(progress=False))
+    got = locate([phone], model, tmp_path / "b", LocateOptions(progress=False))
+    assert any(w.sources for w in got.windows) and got.windows == want.windows  # boxes in upright pixels
+    overlay = probe(got.picture)
+    assert (overlay.width, overlay.height, overlay.rotation) == (96, 160, 0)
+    assert np.abs(_frame_at(got.picture, 4.5) - _frame_at(want.picture, 4.5)).mean() < 1
+
+
 def test_image_and_sound_of_other_rate_and_size(model, tmp_path):
     image = tmp_path / "photo.jpg"
     cv2.imwrite(str(image), cv2.cvtColor(picture(300, 200, {"tone": (40, 60)}, 80), cv2.COLOR_RGB2BGR))
@@ -177,3 +245,11 @@ def test_contact_sheet_of_overlays(model, clip, tmp_path):
     overlay_sheet([("c7", done.picture, done.json), ("c7", done.picture, done.json)], tmp_path / "sheet.png")
     sheet = cv2.imread(str(tmp_path / "sheet.png"))
     assert sheet.shape == (2 * (TILE_WIDTH * 96 // 160 + CAPTION_HEIGHT), 3 * TILE_WIDTH, 3)
+    # the README's still: the window that shows the most (the tone, heard from 3 s), its frame at mid-window
+    script = Path(__file__).resolve().parents[1] / "docs" / "locate_still.py"
+    printed = subprocess.run([sys.executable, str(script), str(tmp_path / "out"), str(tmp_path / "still.png")],
+                             capture_output=True, text=True, check=True).stdout
+    assert "c7, " in printed and ": tone " in printed and "on-screen threshold" in printed
+    start = float(printed.split("c7, ")[1].split("-")[0])
+    assert start >= 3 and np.array_equal(cv2.imread(str(tmp_path / "still.png"))[..., ::-1],
+                                         _frame_at(done.picture, start + 0.5).astype(np.uint8))

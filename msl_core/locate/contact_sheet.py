@@ -1,13 +1,16 @@
-"""A captioned contact sheet of `msl locate` overlays: a few frames of each, with what was heard then."""
+"""A captioned contact sheet of `msl locate` overlays (a few frames of each, with what was heard then), and the\nsingle richest frame of a folder of overlays (the README's still, docs/locate_still.py)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from msl_core.errors import BadInput
+from msl_core.media import ffmpeg_name, probe
 from msl_core.scenes.render import read_frame_at
 
 TILE_WIDTH = 320
@@ -55,3 +58,34 @@ def overlay_sheet(items: list[tuple[str, Path, Path]], out_png: str | Path, per_
                            for row in rows])
     Path(out_png).parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(out_png), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+
+
+def frame_at(video: str | Path, t: float) -> np.ndarray:
+    """The picture of `video` shown at `t` seconds, RGB uint8 at its own size."""
+    info = probe(video)
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-ss", f"{t:.3f}", "-i", ffmpeg_name(video),
+                          "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:"], capture_output=True,
+                         check=False).stdout
+    if len(raw) != info.width * info.height * 3:
+        raise BadInput(video, f"has no frame at {t:g} s")
+    return np.frombuffer(raw, np.uint8).reshape(info.height, info.width, 3)
+
+
+def richest_window(folder: str | Path, clip: str | None = None, start_s: float | None = None) -> tuple[Path, dict, dict]:
+    """The overlay window of `folder` (msl locate's outputs) that shows the most: most sources drawn (on screen),
+    then the highest summed probability; or the one of `clip` starting at `start_s`. → (video, its JSON, window)."""
+    found = []
+    for js in sorted(Path(folder).glob("*.json")):
+        video = js.with_suffix(".mp4")
+        if not video.is_file() or (clip is not None and js.stem != clip):
+            continue
+        located = json.loads(js.read_text())
+        for w in located["windows"]:
+            if start_s is None or abs(w["start_s"] - start_s) < 1e-6:
+                shown = [s for s in w["sources"] if s["on_screen"] is not False]
+                found.append(((len(shown), sum(s["probability"] for s in shown)), video, located, w))
+    if not found:
+        raise BadInput(folder, "has no overlay window" + (f" of clip {clip}" if clip else "")
+                       + (f" starting at {start_s:g} s" if start_s is not None else ""))
+    _, video, located, window = max(found, key=lambda item: item[0])
+    return video, located, window

@@ -7,6 +7,7 @@ fps slides the same window in smaller steps for smoother maps.
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -73,24 +74,54 @@ def check_video(path: str | Path) -> media.MediaInfo:
         raise BadInput(path, "is a still image or has no video stream: give a sound with it (msl locate IMAGE AUDIO)")
     if info.audio_duration is None:
         raise BadInput(path, "has no audio stream: msl locate needs the sound (give a separate one: IMAGE AUDIO)")
-    return info
+    return info if info.frame_rate else dataclasses.replace(info, frame_rate=25.0)
 
 
-def video_frames(path: str | Path, info: media.MediaInfo) -> Iterator[np.ndarray]:
-    """Every frame of the first video stream at its own size, at a constant `info.frame_rate`, from one ffmpeg."""
+def frames_at(path: str | Path, info: media.MediaInfo, wanted: np.ndarray) -> Iterator[np.ndarray]:
+    """The pictures at frame indices `wanted` (ascending, repeats allowed) of the video resampled to a constant
+    `info.frame_rate`, upright and at display size, RGB uint8 (H, W, 3); an index past the last frame gives the
+    last frame (the sound outlasts the picture). ffmpeg decodes every frame but converts and sends only these."""
+    picks, repeats = np.unique(np.asarray(wanted, np.int64), return_counts=True)
+    got, last = 0, None
+    for last in _select(path, info, _any_of(picks.tolist())):
+        yield from [last] * int(repeats[got])
+        got += 1
+    if got < len(picks):  # past the end: the video's last frame, from a second pass that converts only the tail
+        for last in _select(path, info, f"gte(n,{picks[got - 1] + 1 if got else 0})"):
+            pass
+        if last is None:
+            raise BadInput(path, "no video frame could be decoded")
+        yield from [last] * int(repeats[got:].sum())
+
+
+def _any_of(picks: list[int]) -> str:
+    """An ffmpeg expression true when the frame index n is one of `picks` (ascending): a balanced tree of
+    if(lt(n, middle), …) over short eq() sums, as ffmpeg's expressions nest at most 100 deep (a flat sum of 101
+    terms already fails)."""
+    if len(picks) <= 8:
+        return "+".join(f"eq(n,{i})" for i in picks)
+    mid = len(picks) // 2
+    return f"if(lt(n,{picks[mid]}),{_any_of(picks[:mid])},{_any_of(picks[mid:])})"
+
+
+def _select(path: str | Path, info: media.MediaInfo, condition: str) -> Iterator[np.ndarray]:
+    """Frames of the constant-rate video whose index n makes `condition` (an ffmpeg expression) true, from one
+    ffmpeg (the filter goes through a script file: one term per window has no command-line limit)."""
     w, h = info.width, info.height
-    cmd = ["ffmpeg", "-v", "error", "-nostdin", "-noautorotate", "-i", str(path), "-map", "0:v:0",
-           "-vf", f"fps={info.frame_rate}", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:"]
-    size = w * h * 3
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
+    with tempfile.TemporaryDirectory(prefix="msl-locate-") as tmp:
+        script, err_path = Path(tmp) / "select.txt", Path(tmp) / "stderr.txt"
+        script.write_text(f"fps={info.frame_rate},select='{condition}'")
+        cmd = ["ffmpeg", "-v", "error", "-nostdin", "-i", media.ffmpeg_name(path), "-map", "0:v:0",
+               "-filter_script:v", str(script), "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24",
+               "pipe:"]
+        with open(err_path, "wb") as err:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
         try:
-            while len(buf := proc.stdout.read(size)) == size:
+            while len(buf := proc.stdout.read(w * h * 3)) == w * h * 3:
                 yield np.frombuffer(buf, np.uint8).reshape(h, w, 3)
         finally:
             proc.stdout.close()
             code = proc.wait()
-        err.seek(0)
-        message = err.read().decode(errors="replace").strip().splitlines()
+        message = err_path.read_text(errors="replace").strip().splitlines()
     if code != 0:
         raise BadInput(path, f"ffmpeg could not decode its video ({message[-1] if message else f'exit {code}'})")

@@ -1,17 +1,22 @@
 """`msl locate` end to end: one decode of the input, the frames batched through the model, one encode.
 
-A video streams through: each decoded frame is kept only until the window it is shown in has its maps (a batch
-of windows runs when full, or early when the waiting frames pass MAX_PENDING bytes), then composited and piped
-to the encoder, which muxes the input's own sound back in. All files are written under temporary names and
-renamed together at the end, so a failure leaves nothing half written.
+A video streams through two ffmpeg processes: one sends Python only the frames the windows are paired with (one
+per window, at display size); the other decodes the video again, composites each window's drawing (an RGBA
+layer, sent as soon as the window's maps are ready) over its frames, and encodes the picture with the input's
+own sound. So no full-rate frame passes through Python. All files are written under temporary names and renamed
+together at the end, so a failure leaves nothing half written.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import queue
 import subprocess
 import sys
 import tempfile
-from collections import deque
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -22,14 +27,16 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from msl_core import media
 from msl_core.errors import BadInput, ConfigError, MslError
-from msl_core.locate.inputs import AudioWindows, audio_windows, check_video, model_frame, read_picture, video_frames
-from msl_core.locate.overlay import colours, window_layer
+from msl_core.locate.inference import for_inference
+from msl_core.locate.inputs import AudioWindows, audio_windows, check_video, frames_at, model_frame, read_picture
+from msl_core.locate.overlay import Layer, colours, window_layer
 from msl_core.locate.sources import Window, window_sources, write_csv, write_json
 from msl_core.models.localization import LocalizationConfig, localize_features
 from msl_core.training.model_file import load_model_file
 
-MAX_PENDING = 512 << 20  # bytes of decoded frames waiting for their maps
+SOUND_BATCH = 64  # windows of sound per pass over a photo (its one frame goes through the vision net once per pass)
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,8 @@ class LocateOptions:
     categories: tuple[str, ...] = ()  # report only these (default: all the model knows)
     threshold: float = 0.3  # a category is heard when σ(z^a) exceeds this (as `evaluate.class_threshold`)
     video: bool = True  # False: JSON and CSV only
-    batch_size: int = 8
+    threads: int | None = None  # CPU threads of the model (default: half the cores while the encoder runs beside it)
+    batch_size: int | None = None  # frames per forward pass (default: 1 on CPU, where it keeps them in cache; 16 on GPU)
     progress: bool = True
 
 
@@ -58,6 +66,7 @@ class Locator:
             raise MslError(f"--fps must be positive, got {opts.fps}")
         self.device = device or torch.device("cpu")
         self.file = load_model_file(model_path, self.device)
+        for_inference(self.file.model)
         if self.file.stage != 2:
             raise BadInput(model_path, f"is a stage-{self.file.stage} model; msl locate needs the stage-2 model "
                                        "(results/<dataset>/stage2/model.pt)")
@@ -68,21 +77,22 @@ class Locator:
         self.keep = [self.categories.index(c) for c in opts.categories] or list(range(len(self.categories)))
         self.palette = colours(self.categories)
         self.on_screen = self.file.on_screen.threshold if self.file.on_screen else None
+        self.batch_size = opts.batch_size or (1 if self.device.type == "cpu" else 16)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def hear(self, audio: AudioWindows) -> tuple[torch.Tensor, list[str]]:
         """The audio branch over every window once, before any frame is decoded: its features F^a (kept for the
         maps) and the categories heard in any window (the legend)."""
         model, chunks, heard = self.file.model, [], np.zeros(len(self.categories), bool)
-        for first in range(0, len(audio), 64):
-            logmel = torch.from_numpy(audio.logmel(first, first + 64)).to(self.device)
+        for first in range(0, len(audio), SOUND_BATCH):
+            logmel = torch.from_numpy(audio.logmel(first, first + SOUND_BATCH)).to(self.device)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
                 fa = model.audio(logmel.unsqueeze(1))
             heard |= (torch.sigmoid(model.audio_head(fa).float().mean((2, 3))) > self.opts.threshold).any(0).cpu().numpy()
             chunks.append(fa)
         return torch.cat(chunks), [self.categories[c] for c in self.keep if heard[c]]
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def maps(self, frames: np.ndarray, fa: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """uint8 (N or 1, h, w, 3) model frames and their windows' F^a (N, …) → audio probabilities (N, C) and
         class maps (N, C, S, S). One frame serves all N windows (a photo)."""
@@ -92,6 +102,19 @@ class Locator:
             fv = model.vision(x).expand(len(fa), -1, -1, -1)
             out = localize_features(model, fv, fa, LocalizationConfig())
         return out["audio_prob"].float().cpu().numpy(), out["stage2_class"].float().cpu().numpy()
+
+    @contextlib.contextmanager
+    def threads(self, encoding: bool) -> Iterator[None]:
+        """The model's CPU threads for one input. While ffmpeg encodes beside it, the model takes half the cores:
+        OpenMP threads that share a core with the encoder wait on each other at every layer (on 2 cores, 2
+        threads ran the benchmark ~5x slower than 1)."""
+        before = torch.get_num_threads()
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        torch.set_num_threads(self.opts.threads or (max(1, cores // 2) if encoding else before))
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
     def window(self, j: int, start_s: float, prob: np.ndarray, class_maps: np.ndarray, width: int,
                height: int) -> tuple[Window, dict[str, np.ndarray]]:
@@ -130,27 +153,45 @@ class Outputs:
         return Located(self.final["json"], self.final["csv"], self.final.get("picture"), windows)
 
 
-class VideoEncoder:
-    """One ffmpeg process: raw RGB frames on stdin + the input's sound → H.264/AAC mp4."""
+# The overlay's encoder settings (bench/locate_throughput.py times the same ones as its floor).
+H264_AAC = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k"]
 
-    def __init__(self, out: Path, width: int, height: int, rate: float, sound: Path) -> None:
+
+class OverlayEncoder:
+    """One ffmpeg: decodes the input video itself (upright), composites each window's RGBA layer over the frames
+    shown during that window (the overlay filter: layer j from j/fps s, the last one to the end), and encodes the
+    picture with the input's own sound. Python sends only the layers, from a thread, so the model never waits
+    on the encoder (and the encoder waits for a layer only when its frames need it)."""
+
+    def __init__(self, out: Path, video: Path, width: int, height: int, fps: float) -> None:
         self.out, self.err = out, tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
-        cmd = ["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s",
-               f"{width}x{height}", "-r", str(Fraction(rate).limit_denominator(1001)), "-i", "pipe:",
-               "-i", str(sound), "-map", "0:v:0", "-map", "1:a:0", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2",
-               "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
-               "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", "-f", "mp4", str(out)]
+        graph = "[0:v:0][1:v]overlay=eof_action=repeat,pad=ceil(iw/2)*2:ceil(ih/2)*2[v]"
+        cmd = ["ffmpeg", "-v", "error", "-nostdin", "-y", "-i", media.ffmpeg_name(video), "-f", "rawvideo",
+               "-pix_fmt", "rgba", "-s", f"{width}x{height}", "-r", str(Fraction(fps).limit_denominator(1001)),
+               "-i", "pipe:", "-filter_complex", graph, "-map", "[v]", "-map", "0:a:0", *H264_AAC,
+               "-movflags", "+faststart", "-f", "mp4", str(out)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self.err)
+        self.layers: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=8)
+        self.feeder = threading.Thread(target=self._feed, daemon=True)
+        self.feeder.start()
 
-    def write(self, frame: np.ndarray) -> None:
-        try:
-            self.proc.stdin.write(frame.tobytes())
-        except BrokenPipeError:
-            self.close()
+    def _feed(self) -> None:
+        broken = False
+        while (rgba := self.layers.get()) is not None:
+            if not broken:  # after a failed write keep taking layers, so `write` never blocks; close() reports
+                try:
+                    self.proc.stdin.write(memoryview(np.ascontiguousarray(rgba)).cast("B"))
+                except (BrokenPipeError, ValueError):
+                    broken = True
+        with contextlib.suppress(BrokenPipeError):
+            self.proc.stdin.close()
+
+    def write(self, layer: Layer) -> None:
+        self.layers.put(layer.rgba)
 
     def close(self) -> None:
-        if not self.proc.stdin.closed:
-            self.proc.stdin.close()
+        self.layers.put(None)
+        self.feeder.join()
         code = self.proc.wait()
         self.err.seek(0)
         message = self.err.read().decode(errors="replace").strip().splitlines()
@@ -161,19 +202,19 @@ class VideoEncoder:
     def abort(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
+        self.layers.put(None)
+        self.feeder.join()
         self.proc.wait()
+        self.err.close()
 
 
-def locate_video(loc: Locator, path: Path, out_dir: Path, name: str | None = None) -> Located:
-    """Sources per window of a video, and its overlay (unless `video=False`)."""
-    info = check_video(path)
-    rate, w, h = info.frame_rate or 25.0, info.width, info.height
-    audio = audio_windows(path, loc.spec, loc.opts.fps)
-    n, fps, size = len(audio), loc.opts.fps, loc.opts.batch_size
-    sample_at = np.round(audio.starts * rate).astype(np.int64)  # the frame paired with each window
+def video_windows(loc: Locator, path: Path, info: media.MediaInfo, audio: AudioWindows,
+                  draw: Callable[[Layer], None] | None) -> list[Window]:
+    """The windows of a video in order; each one's drawing goes to `draw` as soon as its maps are ready."""
     fa, heard = loc.hear(audio)
-    windows, layers, batch, pending = [], {}, [], deque()
-    bar = tqdm(total=n, desc=f"locate {path.name}", unit="window", file=sys.stderr, disable=not loc.opts.progress)
+    windows, batch, w, h = [], [], info.width, info.height
+    bar = tqdm(total=len(audio), desc=f"locate {path.name}", unit="window", file=sys.stderr,
+               disable=not loc.opts.progress)
 
     def run_batch() -> None:
         first = len(windows)
@@ -181,57 +222,39 @@ def locate_video(loc: Locator, path: Path, out_dir: Path, name: str | None = Non
         for k in range(len(batch)):
             window, maps = loc.window(first + k, audio.starts[first + k], prob[k], class_maps[k], w, h)
             windows.append(window)
-            if encoder:
-                layers[window.index] = window_layer(window, maps, loc.palette, heard, w, h)
+            if draw:
+                draw(window_layer(window, maps, loc.palette, heard, w, h))
         bar.update(len(batch))
         batch.clear()
 
-    def shown_in(i: int) -> int:
-        return min(int(i * fps / rate + 1e-6), n - 1)
-
-    def flush(final: bool = False) -> None:
-        while pending and (final or shown_in(pending[0][0]) < len(windows)):
-            i, frame = pending.popleft()
-            encoder.write(layers[shown_in(i)].apply(frame))
-            for j in [j for j in layers if j < shown_in(i)]:
-                del layers[j]
-
-    with Outputs(out_dir, name or path.stem, ".mp4" if loc.opts.video else None) as out:
-        encoder = VideoEncoder(out.tmp["picture"], w, h, rate, path) if loc.opts.video else None
-        try:
-            last, sampled = None, 0
-            for i, frame in enumerate(video_frames(path, info)):
-                last = frame
-                while sampled < n and sample_at[sampled] <= i:
-                    batch.append(model_frame(frame, loc.spec))
-                    sampled += 1
-                    if len(batch) == size:
-                        run_batch()
-                if encoder:
-                    pending.append((i, frame))
-                    if batch and len(pending) * frame.nbytes > MAX_PENDING:
-                        run_batch()
-                    flush()
-            if last is None:
-                raise BadInput(path, "no video frame could be decoded")
-            while sampled < n:  # the sound outlasts the picture: its last frame stays on screen
-                batch.append(model_frame(last, loc.spec))
-                sampled += 1
-                if len(batch) == size:
-                    run_batch()
-            if batch:
+    with bar:  # window j is paired with the frame shown at its start
+        for frame in frames_at(path, info, np.round(audio.starts * info.frame_rate).astype(np.int64)):
+            batch.append(model_frame(frame, loc.spec))
+            if len(batch) == loc.batch_size:
                 run_batch()
+        if batch:
+            run_batch()
+    return windows
+
+
+def locate_video(loc: Locator, path: Path, out_dir: Path, name: str | None = None) -> Located:
+    """Sources per window of a video, and its overlay (unless `video=False`)."""
+    info = check_video(path)
+    audio = audio_windows(path, loc.spec, loc.opts.fps)
+    with Outputs(out_dir, name or path.stem, ".mp4" if loc.opts.video else None) as out:
+        encoder = OverlayEncoder(out.tmp["picture"], path, info.width, info.height, loc.opts.fps) \
+            if loc.opts.video else None
+        try:
+            with loc.threads(encoding=encoder is not None):
+                windows = video_windows(loc, path, info, audio, encoder.write if encoder else None)
             if encoder:
-                flush(final=True)
                 encoder.close()
         except BaseException:
             if encoder:
                 encoder.abort()
             raise
-        finally:
-            bar.close()
         duration = max(info.video_duration or 0.0, info.audio_duration or 0.0)
-        write_json(out.tmp["json"], loc.header([path], w, h, duration), windows)
+        write_json(out.tmp["json"], loc.header([path], info.width, info.height, duration), windows)
         write_csv(out.tmp["csv"], windows)
     return out.located(windows)
 
@@ -245,9 +268,9 @@ def locate_image(loc: Locator, image: Path, sound: Path, out_dir: Path, name: st
     frame, c = model_frame(picture, loc.spec), len(loc.categories)
     fa, _ = loc.hear(audio)
     windows, top, sums, counts = [], np.zeros(c, np.float32), None, np.zeros(c)
-    for first in tqdm(range(0, len(audio), loc.opts.batch_size), desc=f"locate {image.name}", file=sys.stderr,
+    for first in tqdm(range(0, len(audio), SOUND_BATCH), desc=f"locate {image.name}", file=sys.stderr,
                       disable=not loc.opts.progress):
-        prob, class_maps = loc.maps(frame[None], fa[first : first + loc.opts.batch_size])
+        prob, class_maps = loc.maps(frame[None], fa[first : first + SOUND_BATCH])
         for k in range(len(prob)):
             windows.append(loc.window(first + k, audio.starts[first + k], prob[k], class_maps[k], w, h)[0])
             heard = prob[k] > loc.opts.threshold

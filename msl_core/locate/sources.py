@@ -51,8 +51,8 @@ def peak_and_box(full: np.ndarray) -> tuple[tuple[int, int], tuple[int, int, int
     y, x = np.unravel_index(int(np.argmax(full)), full.shape)
     mask = (full >= BOX_LEVEL * full[y, x]).astype(np.uint8)
     _, labels = cv2.connectedComponents(mask, connectivity=8)
-    ys, xs = np.nonzero(labels == labels[y, x])
-    return (int(x), int(y)), (int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
+    left, top, w, h = cv2.boundingRect((labels == labels[y, x]).astype(np.uint8))
+    return (int(x), int(y)), (left, top, left + w - 1, top + h - 1)
 
 
 def window_sources(index: int, start_s: float, window_s: float, prob: np.ndarray, class_maps: np.ndarray,
