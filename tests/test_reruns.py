@@ -124,6 +124,13 @@ CASES = [
         {"train": {"stage2": {"lr": 3.0e-4}}},
         {"train_stage2", "localize", "evaluate"},
     ),
+    (
+        "stage-2 alignment negatives",
+        {"train": {"stage2": {"pairs": "instance"}}},
+        {"train_stage2", "localize", "evaluate"},
+    ),
+    ("stage-2 map gate", {"evaluate": {"gate": "cam"}}, {"localize", "evaluate"}),
+    ("teacher-score quantile", {"labels": {"normalise_quantile": 0.9}}, {"pseudo_labels"} | TRAINING),
     ("stage-1 learning rate", {"train": {"stage1": {"lr": 3.0e-3}}}, TRAINING),
     ("training batch size", {"train": {"batch_size": 8}}, TRAINING),
     ("log-mel floor", {"audio": {"log_floor": 1.0e-10}}, {"logmel"} | TRAINING),
