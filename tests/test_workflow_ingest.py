@@ -37,11 +37,13 @@ def test_ingestion_runs_skips_bad_clips_and_is_idempotent(configured):
     assert rejected["clip_id"].tolist() == ["broken"]
     again = run_snakemake(configured, *targets)
     assert "Nothing to be done" in again.stdout + again.stderr
-    # A log-mel parameter reruns log-mel only, never frame extraction.
+    # A log-mel parameter reruns the one ingestion job (one decode per clip); a training setting does not.
     (configured / "override.yaml").write_text("audio:\n  n_mels: 32\n")
     dry = run_snakemake(configured, "-n", *targets, "--configfile", "override.yaml")
-    plan = dry.stdout
-    assert "rule logmel:" in plan and "rule frames:" not in plan and "rule index:" not in plan
+    assert "rule ingest:" in dry.stdout
+    (configured / "override.yaml").write_text("train:\n  batch_size: 3\n")
+    dry = run_snakemake(configured, "-n", *targets, "--configfile", "override.yaml")
+    assert "Nothing to be done" in dry.stdout + dry.stderr
 
 
 def test_unconfigured_dataset_fails_at_planning_naming_the_key(workspace):
@@ -111,6 +113,6 @@ def test_bad_clips_stop_the_run_with_one_line_each_and_no_traceback(workspace, t
     args = ["results/mine/index.csv", "--config", f"datasets={{mine: {{kind: manifest, manifest: {media / 'm.csv'}}}}}"]
     proc = run_snakemake(workspace, *args, check=False)
     out = proc.stdout + proc.stderr
-    assert proc.returncode != 0 and "msl: rule index: 2 unusable clip(s)" in out
+    assert proc.returncode != 0 and "msl: rule ingest: 2 unusable clip(s)" in out
     assert f"{media / 'silent.mp4'}: no audio stream" in out and str(media / "junk.mp4") in out
     assert "Traceback" not in out and not (workspace / "results/mine/index.csv").exists()

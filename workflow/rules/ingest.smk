@@ -1,4 +1,4 @@
-# Ingestion: manifest → index (probing, rejections) → frames.h5 and logmel.h5, row-aligned.
+# Ingestion: manifest → index.csv, rejected.csv, frames.h5 and logmel.h5, row-aligned, one decode per clip.
 
 
 rule manifest:
@@ -18,7 +18,7 @@ rule manifest:
         "../scripts/manifest.py"
 
 
-rule index:
+rule ingest:
     conda:
         "../../envs/msl.yaml"
     input:
@@ -26,55 +26,23 @@ rule index:
     output:
         index="results/{dataset}/index.csv",
         rejected="results/{dataset}/rejected.csv",
+        frames="results/{dataset}/frames.h5",
+        logmel="results/{dataset}/logmel.h5",
     log:
-        "results/{dataset}/logs/index.log",
+        "results/{dataset}/logs/ingest.log",
+    benchmark:
+        "results/{dataset}/benchmarks/ingest.tsv"
     params:
         window_s=window_seconds,
-        skip_bad_inputs=config["skip_bad_inputs"],
-    script:
-        "../scripts/index.py"
-
-
-rule frames:
-    conda:
-        "../../envs/msl.yaml"
-    input:
-        "results/{dataset}/index.csv",
-    output:
-        "results/{dataset}/frames.h5",
-    log:
-        "results/{dataset}/logs/frames.log",
-    benchmark:
-        "results/{dataset}/benchmarks/frames.tsv"
-    params:
         size=config["frames"]["size"],
-    threads: 4
-    resources:
-        mem_mb=2000,
-        runtime=120,
-    script:
-        "../scripts/frames.py"
-
-
-rule logmel:
-    conda:
-        "../../envs/msl.yaml"
-    input:
-        "results/{dataset}/index.csv",
-    output:
-        "results/{dataset}/logmel.h5",
-    log:
-        "results/{dataset}/logs/logmel.log",
-    benchmark:
-        "results/{dataset}/benchmarks/logmel.tsv"
-    params:
         front_end=FRONT_END,
+        skip_bad_inputs=config["skip_bad_inputs"],
     threads: 4
     resources:
         mem_mb=2000,
         runtime=120,
     script:
-        "../scripts/logmel.py"
+        "../scripts/ingest.py"
 
 
 rule test_logmel:
