@@ -19,10 +19,11 @@ import pandas as pd
 from tqdm import tqdm
 
 from msl_core import media
-from msl_core.errors import BadInput
-from msl_core.manifest import Rejection, clip_rows, finish_index, write_index
+from msl_core.errors import BadInput, MslError
+from msl_core.manifest import Rejection, clip_rows, finish_index, read_index, write_index
 from msl_core.spectrogram import EfficientATParams, LogMelParams, front_end_name, transform, windows
-from msl_core.store import AppendStore, manifest_digest, write_index_datasets
+from msl_core.splits import describe, split_counts
+from msl_core.store import AppendStore, join_virtual, manifest_digest, write_index_datasets
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +80,12 @@ def ingest_clip(clip: pd.Series, settings: Settings) -> tuple[np.ndarray, np.nda
 
 
 def ingest(manifest: pd.DataFrame, out: Outputs, settings: Settings, skip_bad_inputs: bool = False,
-           workers: int = 1) -> tuple[pd.DataFrame, list[Rejection]]:
+           workers: int = 1, shard: bool = False) -> tuple[pd.DataFrame, list[Rejection]]:
     """Every manifest clip, decoded once → `out.frames`, `out.logmel` (rows appended in manifest order), then
     `out.index` and `out.rejected`. Bad clips are rejections when skipping; otherwise all clips are still checked
     and one `MslError` names them all, one line each, and no store is left behind. An interrupted run resumes
-    from its last checkpoint (same manifest and settings only)."""
+    from its last checkpoint (same manifest and settings only). A `shard` (`shard_of`) lists its bad clips and may
+    have no usable one: `join_shards` decides."""
     shape = (settings.params.n_frames(settings.window_s), settings.params.n_mels)
     attrs = dict(vars(settings.params)) | {"window_s": settings.window_s,
                                            "front_end": front_end_name(settings.params)}
@@ -111,11 +113,43 @@ def ingest(manifest: pd.DataFrame, out: Outputs, settings: Settings, skip_bad_in
         frames.flush(), logmel.flush(), progress.save()  # a run stopped by bad clips resumes without decoding
         rows = [row for (_, clip), n in zip(manifest.iterrows(), progress.counts)
                 for row in clip_rows(clip, n, settings.window_s)]
-        index = finish_index(rows, progress.rejected, skip_bad_inputs)
+        index = finish_index(rows, progress.rejected, skip_bad_inputs or shard, require_rows=not shard)
         frames.finish(index), logmel.finish(index)
     write_index(index, progress.rejected, out.index, out.rejected)
     progress.remove()
     return index, progress.rejected
+
+
+def summary(index: pd.DataFrame) -> str:
+    """"train 3 clips, …; train 30 rows, …": what a dataset holds, for the run's output."""
+    clips = index.drop_duplicates("clip_id")
+    return f"{describe(split_counts(clips), 'clips')}; {describe(split_counts(index), 'rows')}"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Shards: a dataset's clips ingested by several jobs, joined without a copy
+
+
+def shard_of(manifest: pd.DataFrame, k: int, n: int) -> pd.DataFrame:
+    """Shard k of n: a contiguous block of the manifest's clips, so the shards in order give the manifest order."""
+    if not 0 <= k < n:
+        raise MslError(f"shard {k} does not exist: there are {n} (ingest.shard_clips)")
+    return manifest.iloc[k * len(manifest) // n:(k + 1) * len(manifest) // n]
+
+
+def join_shards(shards: list[Outputs], out: Outputs, skip_bad_inputs: bool = False) -> tuple[pd.DataFrame,
+                                                                                             list[Rejection]]:
+    """The shards' index, rejections and stores as one dataset: rows renumbered in shard order, `frames` and
+    `logmel` HDF5 virtual datasets over the shards' files (nothing copied), the rows the same as one job's."""
+    parts = [read_index(s.index) for s in shards]
+    rejected = [Rejection(**r) for s in shards
+                for r in pd.read_csv(s.rejected, dtype=str, keep_default_na=False).to_dict("records")]
+    index = finish_index([r for part in parts for r in part.drop(columns="row").to_dict("records")], rejected,
+                         skip_bad_inputs)
+    join_virtual([s.frames for s in shards], "frames", out.frames, index)
+    join_virtual([s.logmel for s in shards], "logmel", out.logmel, index)
+    write_index(index, rejected, out.index, out.rejected)
+    return index, rejected
 
 
 @dataclass

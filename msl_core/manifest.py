@@ -106,18 +106,20 @@ def _per_second(value: str, k: int) -> str:
     return parts[k] if k < len(parts) else ""
 
 
-def finish_index(rows: list[dict], rejected: list[Rejection], skip_bad_inputs: bool) -> pd.DataFrame:
+def finish_index(rows: list[dict], rejected: list[Rejection], skip_bad_inputs: bool,
+                 require_rows: bool = True) -> pd.DataFrame:
     """The index of the usable clips' rows, numbered. Without `skip_bad_inputs` any rejection stops the run with
-    one `MslError` naming every bad clip, one line each, so they are fixed in one round."""
+    one `MslError` naming every bad clip, one line each, so they are fixed in one round. A shard of a dataset may
+    hold no usable clip (`require_rows=False`); a dataset must hold one."""
     if rejected and not skip_bad_inputs:
         lines = "\n".join(f"  {r.path}: {r.reason}" for r in rejected)
         raise MslError(f"{len(rejected)} unusable clip(s) (or set skip_bad_inputs: true to list them in "
                        f"rejected.csv and go on):\n{lines}")
-    if not rows:
+    if not rows and require_rows:
         raise MslError(f"no usable clip in the manifest ({len(rejected)} rejected)")
-    index = pd.DataFrame(rows)
+    index = pd.DataFrame(rows, columns=INDEX_COLUMNS[1:])
     index.insert(0, "row", range(len(index)))
-    return index[INDEX_COLUMNS]
+    return index
 
 
 def write_index(index: pd.DataFrame, rejected: list[Rejection], index_path: str | Path,

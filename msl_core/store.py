@@ -77,6 +77,38 @@ class AppendStore:
         os.replace(self.partial, self.out)
 
 
+def join_virtual(sources: list[Path], name: str, out: str | Path, index: pd.DataFrame) -> None:
+    """`out`'s dataset `name` as an HDF5 virtual dataset: the sources' rows one after another, read in place (paths
+    stored relative to `out`'s folder, so the results folder can move). The small index table is copied."""
+    out = Path(out)
+    with ExitStack() as stack:
+        files = [stack.enter_context(h5py.File(s, "r")) for s in sources]
+        first = files[0][name]
+        layout = h5py.VirtualLayout((sum(len(f[name]) for f in files), *first.shape[1:]), first.dtype)
+        start = 0
+        for path, h5 in zip(sources, files):
+            n = len(h5[name])
+            if n:
+                relative = os.path.relpath(Path(path).resolve(), out.resolve().parent)
+                layout[start:start + n] = h5py.VirtualSource(relative, name, shape=h5[name].shape)
+            start += n
+        if start != len(index):
+            raise MslError(f"{out}: the shards hold {start} rows of '{name}', the index {len(index)}")
+        partial = out.with_name(out.name + ".partial")
+        with owned(partial), h5py.File(partial, "w") as h5:
+            h5.create_virtual_dataset(name, layout).attrs.update(dict(first.attrs))
+            write_index_datasets(h5, index)
+    os.replace(partial, out)
+
+
+def missing_sources(data: h5py.Dataset) -> list[str]:
+    """The source files of a virtual dataset that are gone (HDF5 would read their rows as zeros)."""
+    if not data.is_virtual:
+        return []
+    folder = Path(data.file.filename).parent
+    return sorted({m.file_name for m in data.virtual_sources() if not (folder / m.file_name).is_file()})
+
+
 @contextmanager
 def owned(partial: Path) -> Iterator[None]:
     """Hold `<partial>.lock` (created exclusively, holding pid@host) while writing `partial`: a second writer of
@@ -170,6 +202,8 @@ class H5Rows:
         with h5py.File(self.path, "r") as h5:
             if name not in h5:
                 raise BadInput(self.path, f"no dataset '{name}' (has {sorted(h5.keys())})")
+            if missing := missing_sources(h5[name]):
+                raise BadInput(self.path, f"its shard file(s) {missing} are missing (ingest.shard_clips)")
             self.shape, self.dtype = h5[name].shape, h5[name].dtype
             self.attrs = dict(h5[name].attrs)
 

@@ -274,3 +274,39 @@ def test_file_names_that_are_not_utf8_still_decode(tmp_path):
     image = os.fsdecode(os.fsencode(str(tmp_path)) + b"/\xe9t\xe9.png")
     cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))[1].tofile(os.fsencode(image))
     assert read_image(image, 16).shape == (16, 16, 3)
+
+
+@pytest.mark.parametrize("n_shards", [3, 5])
+def test_shards_joined_give_the_rows_of_one_job_byte_for_byte(clips, tmp_path, n_shards):
+    from msl_core.ingest import join_shards, shard_of
+
+    make_video(tmp_path / "d.mp4", COLOURS[:3], audio=tone(3.0, 330))
+    (tmp_path / "e.mp4").write_bytes(b"not a video")
+    manifest = pd.concat([pd.read_csv(clips), pd.DataFrame([
+        {"clip_id": "d", "video_path": "d.mp4", "split": "train"},
+        {"clip_id": "e", "video_path": "e.mp4", "split": "train"}])])
+    manifest.to_csv(clips, index=False)
+    whole = run(clips, skip_bad_inputs=True)[2]
+    shards = [Outputs.in_folder(tmp_path / "shards" / str(k)) for k in range(n_shards)]
+    for k, shard in enumerate(shards):  # 5 shards of 5 clips: one holds only the bad clip
+        shard.index.parent.mkdir(parents=True)
+        ingest(shard_of(load_manifest(clips), k, n_shards), shard, Settings(1.0, 256, LogMelParams()), shard=True)
+    joined = Outputs.in_folder(tmp_path / "joined")
+    joined.index.parent.mkdir()
+    with pytest.raises(MslError, match=r"1 unusable clip.*\n.*e\.mp4: unreadable media"):
+        join_shards(shards, joined)  # a bad clip in any shard stops the join, named as one job names it
+    join_shards(shards, joined, skip_bad_inputs=True)
+    assert joined.index.read_bytes() == whole.index.read_bytes()
+    assert joined.rejected.read_bytes() == whole.rejected.read_bytes()
+    for name in ("frames", "logmel"):
+        with h5py.File(getattr(whole, name)) as one, h5py.File(getattr(joined, name)) as many:
+            assert many[name].is_virtual and not one[name].is_virtual
+            assert one[name][:].tobytes() == many[name][:].tobytes()
+            assert dict(one[name].attrs) == dict(many[name].attrs)
+            for key in ("clip_id", "second", "split"):
+                np.testing.assert_array_equal(one[key][:], many[key][:])
+        reads = H5Rows(getattr(joined, name), name).read([9, 0, 4])  # across shards, in the order asked
+        np.testing.assert_array_equal(reads, H5Rows(getattr(whole, name), name).read([9, 0, 4]))
+    (tmp_path / "shards/1/frames.h5").unlink()
+    with pytest.raises(BadInput, match=r"shard file\(s\) \['\.\./shards/1/frames\.h5'\] are missing"):
+        H5Rows(joined.frames, "frames")

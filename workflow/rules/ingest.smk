@@ -1,4 +1,5 @@
-# Ingestion: manifest → index.csv, rejected.csv, frames.h5 and logmel.h5, row-aligned, one decode per clip.
+# Ingestion: manifest → index.csv, rejected.csv, frames.h5 and logmel.h5, row-aligned, one decode per clip;
+# with ingest.shard_clips = N, N shard jobs joined by HDF5 virtual datasets.
 
 
 rule manifest:
@@ -18,31 +19,78 @@ rule manifest:
         "../scripts/manifest.py"
 
 
-rule ingest:
-    conda:
-        "../../envs/msl.yaml"
-    input:
-        manifest_path,
-    output:
-        index="results/{dataset}/index.csv",
-        rejected="results/{dataset}/rejected.csv",
-        frames="results/{dataset}/frames.h5",
-        logmel="results/{dataset}/logmel.h5",
-    log:
-        "results/{dataset}/logs/ingest.log",
-    benchmark:
-        "results/{dataset}/benchmarks/ingest.tsv"
-    params:
-        window_s=window_seconds,
-        size=config["frames"]["size"],
-        front_end=FRONT_END,
-        skip_bad_inputs=config["skip_bad_inputs"],
-    threads: 4
-    resources:
-        mem_mb=2000,
-        runtime=120,
-    script:
-        "../scripts/ingest.py"
+SHARDS = config["ingest"]["shard_clips"]
+INGESTED = {"index": "index.csv", "rejected": "rejected.csv", "frames": "frames.h5", "logmel": "logmel.h5"}
+
+
+def ingest_params(shard_count):
+    return dict(window_s=window_seconds, size=config["frames"]["size"], front_end=FRONT_END,
+                skip_bad_inputs=config["skip_bad_inputs"], shards=shard_count)
+
+
+if SHARDS:
+
+    rule ingest:
+        conda:
+            "../../envs/msl.yaml"
+        input:
+            manifest_path,
+        output:
+            **{key: f"results/{{dataset}}/shards/{{shard}}/{name}" for key, name in INGESTED.items()},
+        log:
+            "results/{dataset}/logs/ingest_{shard}.log",
+        benchmark:
+            "results/{dataset}/benchmarks/ingest_{shard}.tsv"
+        params:
+            **ingest_params(SHARDS),
+        wildcard_constraints:
+            shard=r"\d+",
+        threads: 4
+        resources:
+            mem_mb=2000,
+            runtime=120,
+        script:
+            "../scripts/ingest.py"
+
+    rule join_shards:
+        conda:
+            "../../envs/msl.yaml"
+        input:
+            expand("results/{{dataset}}/shards/{shard}/{name}", shard=range(SHARDS), name=INGESTED.values()),
+        output:
+            **{key: f"results/{{dataset}}/{name}" for key, name in INGESTED.items()},
+        log:
+            "results/{dataset}/logs/join_shards.log",
+        params:
+            shards=SHARDS,
+            skip_bad_inputs=config["skip_bad_inputs"],
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        script:
+            "../scripts/join_shards.py"
+
+else:
+
+    rule ingest:
+        conda:
+            "../../envs/msl.yaml"
+        input:
+            manifest_path,
+        output:
+            **{key: f"results/{{dataset}}/{name}" for key, name in INGESTED.items()},
+        log:
+            "results/{dataset}/logs/ingest.log",
+        benchmark:
+            "results/{dataset}/benchmarks/ingest.tsv"
+        params:
+            **ingest_params(0),
+        threads: 4
+        resources:
+            mem_mb=2000,
+            runtime=120,
+        script:
+            "../scripts/ingest.py"
 
 
 rule test_logmel:
