@@ -1,4 +1,5 @@
-"""Ingestion (msl's `ingest`: index, frames.h5, logmel.h5) against the decode floor and the reference's way.
+"""Ingestion (msl's `ingest` + `logmel` jobs: index, frames.h5, audio.h5, logmel.h5) against the decode floor and the
+reference's way.
 
 Usage: .venv/bin/python bench/ingest_throughput.py [--clips 16] [--seconds 10] [--workers 2] [--repeats 3]
 
@@ -6,7 +7,8 @@ Two clip sets made here with ffmpeg (moving test pattern, H.264 at 25 fps, AAC a
 AVE-size 640x360. On each, the median of `--repeats` runs of
   floor      one ffmpeg process per clip decoding both streams (`-f null`), nothing kept;
   reference  the reference's way: ffmpeg to JPEG frames at 1 fps and to a WAV, then librosa (load + log-mel);
-  msl        `msl_core.ingest.ingest` on the manifest: everything the workflow's `ingest` job does;
+  msl        `msl_core.ingest.ingest` on the manifest, then `write_logmels`: what the workflow's `ingest` and
+             `logmel` jobs do;
 all with `--workers` clips at once. Prints the times, this process's peak RSS, and last
 `ingest_ratio: floor / msl`, the lower of the two sets (1.0 = msl ingests at the speed of a bare decode).
 """
@@ -27,7 +29,7 @@ import numpy as np
 import pandas as pd
 from timing import timed
 
-from msl_core.ingest import Outputs, Settings, ingest
+from msl_core.ingest import Outputs, Settings, ingest, write_logmels
 from msl_core.manifest import load_manifest
 from msl_core.spectrogram import LogMelParams, log_mel, windows
 
@@ -73,7 +75,9 @@ def msl(manifest: Path, workers: int) -> None:
     out = manifest.parent / "out"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
-    ingest(load_manifest(manifest), Outputs.in_folder(out), Settings(1.0, 256, LogMelParams()), workers=workers)
+    params = LogMelParams()
+    ingest(load_manifest(manifest), Outputs.in_folder(out), Settings(1.0, 256, params.sample_rate), workers=workers)
+    write_logmels(out / "audio.h5", out / "logmel.h5", params)
 
 
 def median_time(fn, repeats: int) -> float:

@@ -1,5 +1,6 @@
-"""Ingestion: manifest → index.csv, rejected.csv, frames.h5 (uint8 frames) and logmel.h5 (log-mel windows), row-aligned,
-from one ffmpeg pass per clip that decodes both streams (the decode also says which clips are unusable)."""
+"""Ingestion: manifest → index.csv, rejected.csv, frames.h5 (uint8 frames) and audio.h5 (waveform windows), row-aligned,
+from one ffmpeg pass per clip that decodes both streams (the decode also says which clips are unusable); then
+audio.h5 → logmel.h5 under the audio backbone's front end, without decoding again."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from msl_core.errors import BadInput, MslError
 from msl_core.manifest import Rejection, clip_rows, finish_index, read_index, write_index
 from msl_core.spectrogram import EfficientATParams, LogMelParams, front_end_name, transform, windows
 from msl_core.splits import describe, split_counts
-from msl_core.store import AppendStore, join_virtual, manifest_digest, write_index_datasets
+from msl_core.store import AppendStore, join_virtual, manifest_digest, owned, read_index_datasets, write_index_datasets
 
 log = logging.getLogger(__name__)
 
@@ -33,30 +34,34 @@ class Outputs:
     index: Path
     rejected: Path
     frames: Path
-    logmel: Path
+    audio: Path
 
     @classmethod
     def in_folder(cls, folder: str | Path) -> Outputs:
         folder = Path(folder)
-        return cls(folder / "index.csv", folder / "rejected.csv", folder / "frames.h5", folder / "logmel.h5")
+        return cls(folder / "index.csv", folder / "rejected.csv", folder / "frames.h5", folder / "audio.h5")
 
 
 @dataclass(frozen=True)
 class Settings:
-    """What ingestion computes per row: window length, frame side, the audio front end."""
+    """What ingestion decodes per row: window length, frame side, the audio front end's sample rate."""
 
     window_s: float
     size: int
-    params: LogMelParams | EfficientATParams
+    sample_rate: int
 
     def key(self) -> str:
-        return repr((self.window_s, self.size, self.params))
+        return repr((self.window_s, self.size, self.sample_rate))
+
+    def window(self) -> int:
+        """Samples per audio window."""
+        return round(self.window_s * self.sample_rate)
 
 
 def ingest_clip(clip: pd.Series, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
-    """One manifest clip → (frames (n, S, S, 3) uint8, log-mels (n, T, n_mels) float32), n = its whole windows, from
-    one decode. `BadInput` when it is unusable: missing, unreadable, without a stream, cut short or too short."""
-    window_s, rate = settings.window_s, settings.params.sample_rate
+    """One manifest clip → (frames (n, S, S, 3) uint8, audio windows (n, samples) float32), n = its whole windows,
+    from one decode. `BadInput` when it is unusable: missing, unreadable, without a stream, cut short or too short."""
+    window_s, rate = settings.window_s, settings.sample_rate
     start = float(clip["start_s"])
     if clip["video_path"]:
         source = clip["video_path"]
@@ -76,27 +81,25 @@ def ingest_clip(clip: pd.Series, settings: Settings) -> tuple[np.ndarray, np.nda
         raise BadInput(source, f"decoded {len(decoded.frames)} frame(s) for {n} window(s) of {window_s:g} s")
     else:
         frames = decoded.frames[:n]
-    return frames, transform(windows(decoded.wave, n, window_s, rate), settings.params)
+    return frames, windows(decoded.wave, n, window_s, rate)
 
 
 def ingest(manifest: pd.DataFrame, out: Outputs, settings: Settings, skip_bad_inputs: bool = False,
            workers: int = 1, shard: bool = False) -> tuple[pd.DataFrame, list[Rejection]]:
-    """Every manifest clip, decoded once → `out.frames`, `out.logmel` (rows appended in manifest order), then
+    """Every manifest clip, decoded once → `out.frames`, `out.audio` (rows appended in manifest order), then
     `out.index` and `out.rejected`. Bad clips are rejections when skipping; otherwise all clips are still checked
     and one `MslError` names them all, one line each, and no store is left behind. An interrupted run resumes
     from its last checkpoint (same manifest and settings only). A `shard` (`shard_of`) lists its bad clips and may
     have no usable one: `join_shards` decides."""
-    shape = (settings.params.n_frames(settings.window_s), settings.params.n_mels)
-    attrs = dict(vars(settings.params)) | {"window_s": settings.window_s,
-                                           "front_end": front_end_name(settings.params)}
     key = manifest_digest(manifest, settings.key())
+    audio_attrs = {"sample_rate": settings.sample_rate, "window_s": settings.window_s}
     with (AppendStore(out.frames, "frames", (settings.size, settings.size, 3), np.uint8, key,
                       {"size": settings.size}) as frames,
-          AppendStore(out.logmel, "logmel", shape, np.float32, key, attrs) as logmel):
+          AppendStore(out.audio, "audio", (settings.window(),), np.float32, key, audio_attrs) as audio):
         progress = Progress.load(out.index, key)
-        if min(len(frames), len(logmel)) < progress.n_rows():  # a store was lost: start over
+        if min(len(frames), len(audio)) < progress.n_rows():  # a store was lost: start over
             progress = Progress(progress.path, key)
-        frames.truncate(progress.n_rows()), logmel.truncate(progress.n_rows())  # rows past the checkpoint
+        frames.truncate(progress.n_rows()), audio.truncate(progress.n_rows())  # rows past the checkpoint
         todo = manifest.iloc[len(progress.counts):]
         decoded = _in_order(lambda clip: _try(ingest_clip, clip, settings), [c for _, c in todo.iterrows()],
                             workers)
@@ -106,15 +109,15 @@ def ingest(manifest: pd.DataFrame, out: Outputs, settings: Settings, skip_bad_in
                 progress.rejected.append(Rejection(clip["clip_id"], result.path, result.reason))
             else:
                 frames.append(result[0])
-                logmel.append(result[1])
+                audio.append(result[1])
             progress.counts.append(0 if isinstance(result, BadInput) else len(result[0]))
             if progress.due():
-                frames.flush(), logmel.flush(), progress.save()
-        frames.flush(), logmel.flush(), progress.save()  # a run stopped by bad clips resumes without decoding
+                frames.flush(), audio.flush(), progress.save()
+        frames.flush(), audio.flush(), progress.save()  # a run stopped by bad clips resumes without decoding
         rows = [row for (_, clip), n in zip(manifest.iterrows(), progress.counts)
                 for row in clip_rows(clip, n, settings.window_s)]
         index = finish_index(rows, progress.rejected, skip_bad_inputs or shard, require_rows=not shard)
-        frames.finish(index), logmel.finish(index)
+        frames.finish(index), audio.finish(index)
     write_index(index, progress.rejected, out.index, out.rejected)
     progress.remove()
     return index, progress.rejected
@@ -140,14 +143,14 @@ def shard_of(manifest: pd.DataFrame, k: int, n: int) -> pd.DataFrame:
 def join_shards(shards: list[Outputs], out: Outputs, skip_bad_inputs: bool = False) -> tuple[pd.DataFrame,
                                                                                              list[Rejection]]:
     """The shards' index, rejections and stores as one dataset: rows renumbered in shard order, `frames` and
-    `logmel` HDF5 virtual datasets over the shards' files (nothing copied), the rows the same as one job's."""
+    `audio` HDF5 virtual datasets over the shards' files (nothing copied), the rows the same as one job's."""
     parts = [read_index(s.index) for s in shards]
     rejected = [Rejection(**r) for s in shards
                 for r in pd.read_csv(s.rejected, dtype=str, keep_default_na=False).to_dict("records")]
     index = finish_index([r for part in parts for r in part.drop(columns="row").to_dict("records")], rejected,
                          skip_bad_inputs)
     join_virtual([s.frames for s in shards], "frames", out.frames, index)
-    join_virtual([s.logmel for s in shards], "logmel", out.logmel, index)
+    join_virtual([s.audio for s in shards], "audio", out.audio, index)
     write_index(index, rejected, out.index, out.rejected)
     return index, rejected
 
@@ -213,6 +216,32 @@ def _in_order(fn, items: list, workers: int):
         while pending:
             item, future = pending.popleft()
             yield item, future.result()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Log-mel windows from the decoded audio
+
+
+def write_logmels(audio: str | Path, out: str | Path, params: LogMelParams | EfficientATParams,
+                  block_rows: int = 256) -> int:
+    """logmel.h5: the log-mel of every audio.h5 row under the front end `params`, `block_rows` windows per
+    transform, with the same index table. Written to `.partial`, renamed when complete. Returns the row count."""
+    out = Path(out)
+    with h5py.File(audio, "r") as src:
+        data = src["audio"]
+        rate, window_s = int(data.attrs["sample_rate"]), float(data.attrs["window_s"])
+        if rate != params.sample_rate:
+            raise BadInput(audio, f"holds audio at {rate} Hz, the front end reads {params.sample_rate} Hz")
+        partial = out.with_name(out.name + ".partial")
+        with owned(partial), h5py.File(partial, "w") as h5:
+            shape = (len(data), params.n_frames(window_s), params.n_mels)
+            logmel = h5.create_dataset("logmel", shape, np.float32, chunks=(1, *shape[1:]))
+            logmel.attrs.update(dict(vars(params)) | {"window_s": window_s, "front_end": front_end_name(params)})
+            for start in tqdm(range(0, len(data), block_rows), desc="log-mel", unit="block"):
+                logmel[start:start + block_rows] = transform(data[start:start + block_rows], params)
+            write_index_datasets(h5, read_index_datasets(audio))
+    os.replace(partial, out)
+    return shape[0]
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import soundfile as sf
 from conftest import make_video, tone
 
 from msl_core.errors import BadInput, MslError
-from msl_core.ingest import Outputs, Settings, ingest
+from msl_core.ingest import Outputs, Settings, ingest, write_logmels
 from msl_core.manifest import load_manifest
 from msl_core.spectrogram import LogMelParams
 from msl_core.store import H5Rows, read_index_datasets
@@ -25,13 +25,20 @@ def manifest_file(tmp_path, rows):
     return path
 
 
+SETTINGS = Settings(1.0, 256, LogMelParams().sample_rate)
+
+
 def run(manifest, skip_bad_inputs=False, workers=1):
-    """Ingest a manifest into `out/` beside it: (index, rejections, outputs)."""
+    """Ingest a manifest into `out/` beside it, then its log-mels: (index, rejections, outputs)."""
     out = Outputs.in_folder(manifest.parent / "out")
     out.index.parent.mkdir(exist_ok=True)
-    index, rejected = ingest(load_manifest(manifest), out, Settings(1.0, 256, LogMelParams()), skip_bad_inputs,
-                             workers)
+    index, rejected = ingest(load_manifest(manifest), out, SETTINGS, skip_bad_inputs, workers)
+    write_logmels(out.audio, logmel_of(out), LogMelParams())
     return index, rejected, out
+
+
+def logmel_of(out: Outputs):
+    return out.index.parent / "logmel.h5"
 
 
 @pytest.fixture
@@ -69,15 +76,15 @@ def test_frames_show_the_colour_of_each_second(clips, tmp_path):
     means = frames.reshape(7, -1, 3).mean(axis=1)
     expected = np.array(COLOURS + COLOURS[:2] + [(200, 200, 200)], float)
     np.testing.assert_allclose(means, expected, atol=12)
-    assert sorted(p.name for p in out.index.parent.iterdir()) == ["frames.h5", "index.csv", "logmel.h5",
-                                                                  "rejected.csv"]
+    assert sorted(p.name for p in out.index.parent.iterdir()) == ["audio.h5", "frames.h5", "index.csv",
+                                                                  "logmel.h5", "rejected.csv"]
 
 
 def test_logmels_equal_librosa_on_the_decoded_file(clips, tmp_path):
     index, _, out = run(clips)
-    table = read_index_datasets(out.logmel)
+    table = read_index_datasets(logmel_of(out))
     assert table["second"].tolist() == index["second"].tolist()
-    rows = H5Rows(out.logmel, "logmel")
+    rows = H5Rows(logmel_of(out), "logmel")
     assert rows.shape == (7, 51, 64) and rows.dtype == np.float32
     # The pair's wav is float PCM at 22.05 kHz, so ffmpeg's decode is exact and librosa must agree to the bit.
     wave, sr = librosa.load(tmp_path / "c.wav", sr=None)
@@ -89,7 +96,7 @@ def test_logmels_equal_librosa_on_the_decoded_file(clips, tmp_path):
 
 def test_reader_returns_rows_in_the_order_asked(clips, tmp_path):
     _, _, out = run(clips)
-    rows = H5Rows(out.logmel, "logmel")
+    rows = H5Rows(logmel_of(out), "logmel")
     both = rows.read([5, 1, 5])
     np.testing.assert_array_equal(both[0], rows.read([5])[0])
     np.testing.assert_array_equal(both[1], rows.read([1])[0])
@@ -120,10 +127,10 @@ def test_an_interrupted_ingestion_resumes_where_it_stopped(clips, tmp_path, monk
     frames = h5py.File(resumed.frames)["frames"][:]
     monkeypatch.setattr(media, "decode", decode)
     (tmp_path / "again").mkdir()
-    clean = ingest(load_manifest(clips), Outputs.in_folder(tmp_path / "again"), Settings(1.0, 256, LogMelParams()))[0]
+    clean = ingest(load_manifest(clips), Outputs.in_folder(tmp_path / "again"), SETTINGS)[0]
     pd.testing.assert_frame_equal(index, clean)
     np.testing.assert_array_equal(frames, h5py.File(tmp_path / "again/frames.h5")["frames"][:])
-    assert sorted(p.name for p in out.iterdir()) == ["frames.h5", "index.csv", "logmel.h5", "rejected.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["audio.h5", "frames.h5", "index.csv", "logmel.h5", "rejected.csv"]
 
 
 @pytest.mark.parametrize("case, reason", [
@@ -290,23 +297,27 @@ def test_shards_joined_give_the_rows_of_one_job_byte_for_byte(clips, tmp_path, n
     shards = [Outputs.in_folder(tmp_path / "shards" / str(k)) for k in range(n_shards)]
     for k, shard in enumerate(shards):  # 5 shards of 5 clips: one holds only the bad clip
         shard.index.parent.mkdir(parents=True)
-        ingest(shard_of(load_manifest(clips), k, n_shards), shard, Settings(1.0, 256, LogMelParams()), shard=True)
+        ingest(shard_of(load_manifest(clips), k, n_shards), shard, SETTINGS, shard=True)
     joined = Outputs.in_folder(tmp_path / "joined")
     joined.index.parent.mkdir()
     with pytest.raises(MslError, match=r"1 unusable clip.*\n.*e\.mp4: unreadable media"):
         join_shards(shards, joined)  # a bad clip in any shard stops the join, named as one job names it
     join_shards(shards, joined, skip_bad_inputs=True)
+    write_logmels(joined.audio, logmel_of(joined), LogMelParams())
     assert joined.index.read_bytes() == whole.index.read_bytes()
     assert joined.rejected.read_bytes() == whole.rejected.read_bytes()
-    for name in ("frames", "logmel"):
-        with h5py.File(getattr(whole, name)) as one, h5py.File(getattr(joined, name)) as many:
-            assert many[name].is_virtual and not one[name].is_virtual
+    for name in ("frames", "audio", "logmel"):
+        def path(out, name=name):
+            return logmel_of(out) if name == "logmel" else getattr(out, name)
+
+        with h5py.File(path(whole)) as one, h5py.File(path(joined)) as many:
+            assert many[name].is_virtual == (name != "logmel") and not one[name].is_virtual
             assert one[name][:].tobytes() == many[name][:].tobytes()
             assert dict(one[name].attrs) == dict(many[name].attrs)
             for key in ("clip_id", "second", "split"):
                 np.testing.assert_array_equal(one[key][:], many[key][:])
-        reads = H5Rows(getattr(joined, name), name).read([9, 0, 4])  # across shards, in the order asked
-        np.testing.assert_array_equal(reads, H5Rows(getattr(whole, name), name).read([9, 0, 4]))
+        reads = H5Rows(path(joined), name).read([9, 0, 4])  # across shards, in the order asked
+        np.testing.assert_array_equal(reads, H5Rows(path(whole), name).read([9, 0, 4]))
     (tmp_path / "shards/1/frames.h5").unlink()
     with pytest.raises(BadInput, match=r"shard file\(s\) \['\.\./shards/1/frames\.h5'\] are missing"):
         H5Rows(joined.frames, "frames")

@@ -126,7 +126,7 @@ CASES = [
     ),
     ("stage-1 learning rate", {"train": {"stage1": {"lr": 3.0e-3}}}, TRAINING),
     ("training batch size", {"train": {"batch_size": 8}}, TRAINING),
-    ("log-mel floor", {"audio": {"log_floor": 1.0e-10}}, {"ingest"} | TRAINING),
+    ("log-mel floor", {"audio": {"log_floor": 1.0e-10}}, {"logmel"} | TRAINING),
     ("evaluation cIoU threshold", {"evaluate": {"ciou_threshold": 0.4}}, {"evaluate"}),
     ("evaluation success cIoU", {"evaluate": {"success_ciou": 0.3}}, {"evaluate"}),
     (

@@ -7,7 +7,7 @@ import yaml
 
 from msl_core.adapters import build_manifest, check_splits
 from msl_core.cli.params import COUNT, OUT_FILE, POSITIVE_SECONDS, frame_size
-from msl_core.ingest import Outputs, Settings, ingest
+from msl_core.ingest import Outputs, Settings, ingest, write_logmels
 from msl_core.manifest import load_manifest
 from msl_core.runlog import setup_logging
 from msl_core.spectrogram import LogMelParams, front_end
@@ -50,18 +50,21 @@ def manifest_cmd(kind: str, root: str, split_file: str | None, train_tags: str |
 @click.option("--skip-bad-inputs", is_flag=True, help="Skip unusable clips (listed in rejected.csv) instead of failing.")
 @click.option("--workers", type=COUNT, default=1, show_default=True, help="Clips decoded at once.")
 @click.option("--out-dir", type=click.Path(file_okay=False, writable=True, exists=True), required=True,
-              help="Existing folder for index.csv, rejected.csv, frames.h5 and logmel.h5.")
+              help="Existing folder for index.csv, rejected.csv, frames.h5, audio.h5 and logmel.h5.")
 def ingest_cmd(manifest: str, window_s: float, size: int, config_path: str | None, skip_bad_inputs: bool,
                workers: int, out_dir: str) -> None:
-    """Decode every clip of MANIFEST once: one row per (clip, window) in index.csv, its frame and log-mel."""
+    """Decode every clip of MANIFEST once: one row per (clip, window) in index.csv, its frame and audio window
+    (frames.h5, audio.h5), then the windows' log-mel (logmel.h5)."""
     setup_logging()
     params = LogMelParams()
     if config_path:  # the front end of the config's audio backbone (the `audio:` section for the reference's)
         with open(config_path) as handle:
             config = yaml.safe_load(handle)
         params = front_end((config.get("model") or {}).get("audio_backbone", "resnet18"), config.get("audio", {}))
-    index, rejections = ingest(load_manifest(manifest), Outputs.in_folder(out_dir), Settings(window_s, size, params),
+    out = Outputs.in_folder(out_dir)
+    index, rejections = ingest(load_manifest(manifest), out, Settings(window_s, size, params.sample_rate),
                                skip_bad_inputs, workers)
+    write_logmels(out.audio, out.audio.with_name("logmel.h5"), params)
     click.echo(f"{len(index)} rows from {index['clip_id'].nunique()} clips; {len(rejections)} rejected → {out_dir}")
 
 

@@ -1,5 +1,5 @@
-# Ingestion: manifest → index.csv, rejected.csv, frames.h5 and logmel.h5, row-aligned, one decode per clip;
-# with ingest.shard_clips = N, N shard jobs joined by HDF5 virtual datasets.
+# Ingestion: manifest → index.csv, rejected.csv, frames.h5 and audio.h5, row-aligned, one decode per clip (with
+# ingest.shard_clips = N, N shard jobs joined by HDF5 virtual datasets); audio.h5 → logmel.h5 without decoding.
 
 
 rule manifest:
@@ -17,15 +17,6 @@ rule manifest:
         skip_bad_inputs=config["skip_bad_inputs"],
     script:
         "../scripts/manifest.py"
-
-
-SHARDS = config["ingest"]["shard_clips"]
-INGESTED = {"index": "index.csv", "rejected": "rejected.csv", "frames": "frames.h5", "logmel": "logmel.h5"}
-
-
-def ingest_params(shard_count):
-    return dict(window_s=window_seconds, size=config["frames"]["size"], front_end=FRONT_END,
-                skip_bad_inputs=config["skip_bad_inputs"], shards=shard_count)
 
 
 if SHARDS:
@@ -91,6 +82,26 @@ else:
             runtime=120,
         script:
             "../scripts/ingest.py"
+
+
+rule logmel:
+    conda:
+        "../../envs/msl.yaml"
+    input:
+        "results/{dataset}/audio.h5",
+    output:
+        "results/{dataset}/logmel.h5",
+    log:
+        "results/{dataset}/logs/logmel.log",
+    benchmark:
+        "results/{dataset}/benchmarks/logmel.tsv"
+    params:
+        front_end=FRONT_END,
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    script:
+        "../scripts/logmel.py"
 
 
 rule test_logmel:
