@@ -2,7 +2,7 @@
 
 A manifest row is a video (`video_path`) or a Flickr-style pair (`image_path` + `audio_path`). The index splits each
 clip into consecutive windows of `window_s` seconds; row k of a clip pairs the frame shown at `start_s + k·window_s`
-with the audio window that starts there. Probing happens here, once, so frames and log-mels agree on every row.
+with the audio window that starts there. `ingest` decides which clips exist and writes the index with the stores.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from pathlib import Path
 import pandas as pd
 
 from msl_core.errors import BadInput, MslError
-from msl_core.media import check_whole, decodable_seconds, probe
 
 log = logging.getLogger(__name__)
 
@@ -85,38 +84,21 @@ class Rejection:
     reason: str
 
 
-def count_windows(clip: pd.Series, window_s: float) -> int:
-    """Whole windows of audio (and video) available after start_s, counted on what actually decodes (a file cut
-    mid-stream is a bad input, not a shorter clip); `BadInput` when there is none."""
-    if clip["video_path"]:
-        source = clip["video_path"]
-        info = probe(source)
-        if info.video_duration is None:
-            raise BadInput(source, "no video stream")
-        if info.audio_duration is None:
-            raise BadInput(source, "no audio stream")
-        video, audio = decodable_seconds(source)
-        check_whole(source, "video", info.video_duration, video)
-        check_whole(source, "audio", info.audio_duration, audio)
-        available = min(info.video_duration, info.audio_duration, video or 0.0, audio or 0.0) - clip["start_s"]
-        return _at_least_one(math.floor(available / window_s + 1e-6), available, window_s, source)
-    if not Path(clip["image_path"]).is_file():
-        raise BadInput(clip["image_path"], "file not found")
-    source = clip["audio_path"]
-    info = probe(source)
-    if info.audio_duration is None:
-        raise BadInput(source, "no audio stream")
-    _, audio = decodable_seconds(source)
-    check_whole(source, "audio", info.audio_duration, audio)
-    available = min(info.audio_duration, audio or 0.0) - clip["start_s"]
-    _at_least_one(math.floor(available / window_s + 1e-6), available, window_s, source)
-    return 1  # a pair has one frame: one window, however long the recording
-
-
-def _at_least_one(n: int, available: float, window_s: float, source: str) -> int:
-    if n < 1:
-        raise BadInput(source, f"too short: {max(available, 0):.2f} s after start, one window needs {window_s:g} s")
-    return n
+def clip_rows(clip: pd.Series, n: int, window_s: float) -> list[dict]:
+    """The index rows of a clip with `n` whole windows (without the `row` number)."""
+    per_second = clip["tags_per_second"]
+    return [{
+        "clip_id": clip["clip_id"],
+        "second": round(k * window_s),
+        "split": clip["split"],
+        "start_s": clip["start_s"] + k * window_s,
+        "window_s": window_s,
+        "video_path": clip["video_path"],
+        "image_path": clip["image_path"],
+        "audio_path": clip["audio_path"],
+        "tags": _per_second(per_second, k) if per_second else clip["tags"],
+        "visible": _per_second(clip["visible_per_second"], k),
+    } for k in range(n)]
 
 
 def _per_second(value: str, k: int) -> str:
@@ -124,42 +106,20 @@ def _per_second(value: str, k: int) -> str:
     return parts[k] if k < len(parts) else ""
 
 
-def build_index(
-    manifest: pd.DataFrame, window_s: float, skip_bad_inputs: bool = False
-) -> tuple[pd.DataFrame, list[Rejection]]:
-    """One row per (clip, window). Bad clips are returned as rejections when skipping; otherwise every clip is still
-    checked and one `MslError` names them all (one line per clip), so they are fixed in one round."""
-    rows, rejected = [], []
-    for _, clip in manifest.iterrows():
-        try:
-            n = count_windows(clip, window_s)
-        except BadInput as exc:
-            log.warning("%s clip %s: %s", "skipping" if skip_bad_inputs else "bad", clip["clip_id"], exc)
-            rejected.append(Rejection(clip["clip_id"], exc.path, exc.reason))
-            continue
-        for k in range(n):
-            per_second = clip["tags_per_second"]
-            rows.append({
-                "clip_id": clip["clip_id"],
-                "second": round(k * window_s),
-                "split": clip["split"],
-                "start_s": clip["start_s"] + k * window_s,
-                "window_s": window_s,
-                "video_path": clip["video_path"],
-                "image_path": clip["image_path"],
-                "audio_path": clip["audio_path"],
-                "tags": _per_second(per_second, k) if per_second else clip["tags"],
-                "visible": _per_second(clip["visible_per_second"], k),
-            })
+def finish_index(rows: list[dict], rejected: list[Rejection], skip_bad_inputs: bool,
+                 require_rows: bool = True) -> pd.DataFrame:
+    """The index of the usable clips' rows, numbered. Without `skip_bad_inputs` any rejection stops the run with
+    one `MslError` naming every bad clip, one line each, so they are fixed in one round. A shard of a dataset may
+    hold no usable clip (`require_rows=False`); a dataset must hold one."""
     if rejected and not skip_bad_inputs:
         lines = "\n".join(f"  {r.path}: {r.reason}" for r in rejected)
         raise MslError(f"{len(rejected)} unusable clip(s) (or set skip_bad_inputs: true to list them in "
                        f"rejected.csv and go on):\n{lines}")
-    if not rows:
+    if not rows and require_rows:
         raise MslError(f"no usable clip in the manifest ({len(rejected)} rejected)")
-    index = pd.DataFrame(rows)
+    index = pd.DataFrame(rows, columns=INDEX_COLUMNS[1:])
     index.insert(0, "row", range(len(index)))
-    return index[INDEX_COLUMNS], rejected
+    return index
 
 
 def write_index(index: pd.DataFrame, rejected: list[Rejection], index_path: str | Path,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,64 +113,91 @@ def probe(path: str | Path) -> MediaInfo:
 
 # Shortfall of the decodable media against the header that is still one clip (about one frame or AAC packet).
 CUT_TOLERANCE_S = 0.1
-_COUNT_RATE = 8000  # audio is decoded at this rate only to count its seconds
 
 
-def decodable_seconds(path: str | Path) -> tuple[float | None, float | None]:
-    """Seconds of video and of audio that can actually be read, not what the header says: the video's packets at
-    its frame rate (demuxed, not decoded) and the decoded audio. A file cut mid-stream has fewer of either."""
-    try:
-        info = ffmpeg.probe(ffmpeg_name(path), count_packets=None, select_streams="v:0",
-                            show_entries="stream=nb_read_packets,avg_frame_rate,r_frame_rate")
-    except ffmpeg.Error as exc:
-        raise BadInput(path, f"unreadable media ({_ffmpeg_error(exc)})") from exc
-    video = None
-    for stream in info.get("streams", []):
-        rate = _rate(stream)
-        if rate and stream.get("nb_read_packets") not in (None, "N/A"):
-            video = int(stream["nb_read_packets"]) / rate
-    try:
-        audio = decode_audio(path, _COUNT_RATE).size / _COUNT_RATE
-    except BadInput as exc:
-        if exc.reason != "no audio stream":
-            raise
-        audio = None
-    return video, audio
+@dataclass
+class Decoded:
+    """One pass over a file: frames at `fps` (None for audio only), mono audio, and what it says of itself: the
+    container's declared duration and the seconds of video and audio that actually decoded (from the start)."""
+
+    frames: np.ndarray | None  # (N, size, size, 3) uint8
+    wave: np.ndarray  # float32 at the requested rate, from start_s
+    declared: float | None
+    video_s: float | None
+    audio_s: float
 
 
-def check_whole(path: str | Path, what: str, declared: float | None, decodable: float | None) -> None:
-    """`BadInput` when a stream's decodable seconds fall short of its declared duration (a file cut mid-stream)."""
-    if declared is not None and decodable is not None and decodable < declared - CUT_TOLERANCE_S:
-        raise BadInput(path, f"cut short: its header says {declared:.2f} s of {what}, only {decodable:.2f} s decode")
+def decode(path: str | Path, sample_rate: int, fps: float | None = None, size: int = 256,
+           start_s: float = 0.0) -> Decoded:
+    """Frames at `fps` from `start_s` (frame k is the picture shown at start_s + k/fps: ffmpeg's fps filter, nearest
+    frame; resized to size×size RGB, bilinear) and the mono audio resampled to `sample_rate`, from ONE ffmpeg process
+    that decodes both streams to two pipes. Its log (verbose) gives the header's duration and the counts decoded,
+    so no probe runs. `BadInput` naming the problem when the file is missing, unreadable or lacks a stream."""
+    if not Path(path).is_file():
+        raise BadInput(path, "file not found")
+    read_fd, write_fd = os.pipe()
+    seek = ["-ss", f"{start_s:.6f}"] if start_s else []
+    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "verbose", *seek, "-i", ffmpeg_name(path)]
+    if fps is not None:
+        cmd += ["-map", "0:v:0", "-vf", f"fps=fps={fps},scale={size}:{size}:flags=bilinear",
+                "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    cmd += ["-map", "0:a:0", "-ac", "1", "-ar", str(sample_rate), "-acodec", "pcm_f32le", "-f", "f32le",
+            f"pipe:{write_fd}"]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(write_fd,)) as proc:
+        os.close(write_fd)
+        with ThreadPoolExecutor(2) as pool:  # both pipes drain at once, or ffmpeg blocks on a full one
+            audio = pool.submit(_drain, read_fd)
+            log = pool.submit(proc.stderr.read)
+            video = proc.stdout.read()
+            raw_audio, text = audio.result(), log.result().decode(errors="replace")
+        proc.wait()
+    if proc.returncode != 0:
+        raise BadInput(path, _decode_failure(text))
+    frames = np.frombuffer(video, np.uint8).reshape(-1, size, size, 3) if fps is not None else None
+    wave = np.frombuffer(raw_audio, np.float32).copy()
+    return Decoded(frames, wave, _declared(text), _video_seconds(text, start_s) if fps is not None else None,
+                   start_s + wave.size / sample_rate)
 
 
-def _run(stream, path: str | Path) -> bytes:
-    try:
-        out, _ = stream.run(capture_stdout=True, capture_stderr=True)
-    except ffmpeg.Error as exc:
-        raise BadInput(path, f"ffmpeg could not decode it ({_ffmpeg_error(exc)})") from exc
-    return out
+def _drain(fd: int) -> bytes:
+    with os.fdopen(fd, "rb") as pipe:
+        return pipe.read()
 
 
-def read_frames(
-    path: str | Path, start_s: float = 0.0, n_frames: int | None = None, fps: float = 1.0, size: int = 256
-) -> np.ndarray:
-    """Frames at `fps` from `start_s`, resized to size×size RGB, as uint8 (N, size, size, 3).
+def _decode_failure(log: str) -> str:
+    if re.search(r"Stream map '0:a:0' matches no streams", log):
+        return "no audio stream"
+    if re.search(r"Stream map '0:v:0' matches no streams", log):
+        return "no video stream"
+    errors = [line for line in log.splitlines() if line.strip() and not line.startswith((" ", "["))]
+    last = errors[-1] if errors else "ffmpeg failed"
+    return f"unreadable media ({last.split(': ', 1)[-1] if last.startswith(('/', '.')) else last})"
 
-    Frame k is the picture shown at start_s + k/fps (ffmpeg's fps filter, rounding to the nearest frame).
-    Still images give one frame.
-    """
-    name = ffmpeg_name(path)
-    inp = ffmpeg.input(name, ss=start_s) if start_s else ffmpeg.input(name)
-    video = inp.video.filter("fps", fps=fps).filter("scale", size, size, flags="bilinear")
-    args = {"format": "rawvideo", "pix_fmt": "rgb24"}
-    if n_frames is not None:
-        args["vframes"] = n_frames
-    raw = _run(video.output("pipe:", **args), path)
-    frames = np.frombuffer(raw, np.uint8)
-    if frames.size == 0:
-        raise BadInput(path, "no video frames could be decoded")
-    return frames.reshape(-1, size, size, 3)
+
+def _declared(log: str) -> float | None:
+    match = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", log)
+    if not match:
+        return None
+    hours, minutes, seconds = match.groups()
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def _video_seconds(log: str, start_s: float) -> float | None:
+    """Seconds of video decoded: the frames that reached the fps filter (after the seek) at the stream's rate."""
+    rate = re.search(r"Stream #0:\d+.*?: Video: .*?(\d+(?:\.\d+)?)(k?) (?:fps|tbr)", log)
+    count = re.search(r"Parsed_fps_0 @ \w+\] (\d+) frames in", log)
+    if not rate or not count:
+        return None
+    fps = float(rate.group(1)) * (1000 if rate.group(2) else 1)
+    return start_s + int(count.group(1)) / fps
+
+
+def check_whole(path: str | Path, decoded: Decoded) -> None:
+    """`BadInput` when the file ends before its header says (cut mid-stream): the container lasts as long as its
+    longest stream, so the longest decoded stream must reach the declared duration."""
+    reached = max(s for s in (decoded.video_s, decoded.audio_s) if s is not None)
+    if decoded.declared is not None and reached < decoded.declared - CUT_TOLERANCE_S:
+        raise BadInput(path, f"cut short: its header says {decoded.declared:.2f} s, only {reached:.2f} s decode")
 
 
 def read_image(path: str | Path, size: int = 256) -> np.ndarray:

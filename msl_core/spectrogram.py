@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import librosa
 import numpy as np
 
 
@@ -28,6 +27,8 @@ def log_mel(wave: np.ndarray, params: LogMelParams) -> np.ndarray:
     A stack of equal windows is transformed in one librosa call; each window is still padded on its own, as the
     reference transforms each clip separately.
     """
+    import librosa  # seconds of lazy imports: paid by the jobs that transform, not by every `import msl_core`
+
     wave = np.asarray(wave, dtype=np.float32)
     if params.peak_normalise:
         wave = wave / (np.abs(wave).max(axis=-1, keepdims=True) + params.log_floor)

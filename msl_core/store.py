@@ -1,4 +1,4 @@
-"""HDF5 stores row-aligned with the index: written clip by clip with resume, read lazily per DataLoader worker."""
+"""HDF5 stores row-aligned with the index: grown clip by clip with resume, read lazily per DataLoader worker."""
 
 from __future__ import annotations
 
@@ -6,74 +6,107 @@ import hashlib
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Self
 
 import h5py
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
-from msl_core.errors import BadInput
+from msl_core.errors import BadInput, MslError
 
 log = logging.getLogger(__name__)
 
 STR = h5py.string_dtype("utf-8")
 
 
-def index_digest(index: pd.DataFrame) -> str:
-    """Fingerprint of the rows a store holds, so a partial file from another index is never resumed."""
-    key = index[["clip_id", "second", "split", "start_s", "window_s"]].to_csv(index=False)
+def manifest_digest(manifest: pd.DataFrame, settings: str) -> str:
+    """Fingerprint of the clips and settings a store is being built from, so a partial file from other inputs is
+    never resumed."""
+    key = manifest.to_csv(index=False) + settings
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def write_rows(
-    out_path: str | Path,
-    name: str,
-    index: pd.DataFrame,
-    item_shape: tuple[int, ...],
-    dtype: np.dtype,
-    decode_clip: Callable[[pd.DataFrame], np.ndarray],
-    attrs: dict | None = None,
-    compression: str | None = None,
-    desc: str = "",
-    workers: int = 1,
-) -> None:
-    """Fill dataset `name` (N, *item_shape) clip by clip with `decode_clip(rows) -> (len(rows), *item_shape)`.
+class AppendStore:
+    """Dataset `name` (N, *item_shape) of an HDF5 store grown clip by clip in `<out>.partial` (held under its lock)
+    and renamed to `out` when finished. Uncompressed, chunked by row: written at the speed of the disk, and read
+    one row (or a run of rows) per chunk. A partial file built under the same `key` is reopened, to resume."""
 
-    `workers` clips are decoded at once (ffmpeg runs in its own process, so threads suffice); results are written
-    in index order. Work goes to `<out>.partial` with a per-row `done` flag; an interrupted run resumes from it
-    (same index only), and the file is renamed to `out_path` only when every row is written.
-    """
-    out_path = Path(out_path)
-    partial = out_path.with_name(out_path.name + ".partial")
-    digest = index_digest(index)
-    with owned(partial), _open_partial(partial, digest) as h5:
-        if name not in h5:
-            _create(h5, name, index, item_shape, dtype, attrs or {}, compression)
-        data, done = h5[name], h5["done"]
-        todo = [(clip_id, rows) for clip_id, rows in index.groupby("clip_id", sort=False)
-                if not done[rows["row"].to_numpy()].all()]
-        if len(todo) < index["clip_id"].nunique():
-            log.info("resuming %s: %d of %d clips already written", partial, index["clip_id"].nunique() - len(todo),
-                     index["clip_id"].nunique())
-        with ThreadPoolExecutor(max(1, workers)) as pool:
-            decoded = pool.map(decode_clip, [rows for _, rows in todo])
-            for (_, rows), values in tqdm(zip(todo, decoded), total=len(todo), desc=desc or name, unit="clip"):
-                _write_clip(h5, data, done, rows, values, item_shape)
-    os.replace(partial, out_path)
+    def __init__(self, out: str | Path, name: str, item_shape: tuple[int, ...], dtype, key: str, attrs: dict):
+        self.out, self.name = Path(out), name
+        self.partial = self.out.with_name(self.out.name + ".partial")
+        self._spec = (item_shape, dtype, key, attrs)
+        self._stack = ExitStack()
+
+    def __enter__(self) -> Self:
+        self._stack.enter_context(owned(self.partial))
+        item_shape, dtype, key, attrs = self._spec
+        self.h5 = self._stack.enter_context(_open_partial(self.partial, key))
+        if self.name not in self.h5:
+            data = self.h5.create_dataset(self.name, (0, *item_shape), dtype=dtype, maxshape=(None, *item_shape),
+                                          chunks=(1, *item_shape))
+            data.attrs.update(attrs)
+        self.data = self.h5[self.name]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stack.close()
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def truncate(self, n: int) -> None:
+        self.data.resize(n, axis=0)
+
+    def append(self, values: np.ndarray) -> None:
+        n = len(self.data)
+        self.data.resize(n + len(values), axis=0)
+        self.data[n:] = values
+
+    def flush(self) -> None:
+        self.h5.flush()
+
+    def finish(self, index: pd.DataFrame) -> None:
+        """Write the index table beside the rows and move the finished file into place."""
+        if len(self.data) != len(index):
+            raise MslError(f"{self.partial}: {len(self.data)} rows written for {len(index)} index rows")
+        write_index_datasets(self.h5, index)
+        self._stack.close()
+        os.replace(self.partial, self.out)
 
 
-def _write_clip(h5: h5py.File, data: h5py.Dataset, done: h5py.Dataset, rows: pd.DataFrame, values: np.ndarray,
-                item_shape: tuple[int, ...]) -> None:
-    if values.shape != (len(rows), *item_shape):
-        raise BadInput(_source(rows), f"decoded {values.shape}, expected {(len(rows), *item_shape)}")
-    start, stop = int(rows["row"].iloc[0]), int(rows["row"].iloc[-1]) + 1  # a clip's rows are contiguous
-    data[start:stop] = values
-    done[start:stop] = True
-    h5.flush()
+def join_virtual(sources: list[Path], name: str, out: str | Path, index: pd.DataFrame) -> None:
+    """`out`'s dataset `name` as an HDF5 virtual dataset: the sources' rows one after another, read in place (paths
+    stored relative to `out`'s folder, so the results folder can move). The small index table is copied."""
+    out = Path(out)
+    with ExitStack() as stack:
+        files = [stack.enter_context(h5py.File(s, "r")) for s in sources]
+        first = files[0][name]
+        layout = h5py.VirtualLayout((sum(len(f[name]) for f in files), *first.shape[1:]), first.dtype)
+        start = 0
+        for path, h5 in zip(sources, files):
+            n = len(h5[name])
+            if n:
+                relative = os.path.relpath(Path(path).resolve(), out.resolve().parent)
+                layout[start:start + n] = h5py.VirtualSource(relative, name, shape=h5[name].shape)
+            start += n
+        if start != len(index):
+            raise MslError(f"{out}: the shards hold {start} rows of '{name}', the index {len(index)}")
+        partial = out.with_name(out.name + ".partial")
+        with owned(partial), h5py.File(partial, "w") as h5:
+            h5.create_virtual_dataset(name, layout).attrs.update(dict(first.attrs))
+            write_index_datasets(h5, index)
+    os.replace(partial, out)
+
+
+def missing_sources(data: h5py.Dataset) -> list[str]:
+    """The source files of a virtual dataset that are gone (HDF5 would read their rows as zeros)."""
+    if not data.is_virtual:
+        return []
+    folder = Path(data.file.filename).parent
+    return sorted({m.file_name for m in data.virtual_sources() if not (folder / m.file_name).is_file()})
 
 
 @contextmanager
@@ -116,27 +149,19 @@ def _alive(pid: int) -> bool:
 
 
 def _open_partial(partial: Path, digest: str) -> h5py.File:
+    """The partial file built under `digest`, else a new one (an unreadable or foreign one is discarded)."""
     if partial.exists():
         try:
             h5 = h5py.File(partial, "a")
-            if h5.attrs.get("index_digest") == digest:
+            if h5.attrs.get("digest") == digest:
                 return h5
             h5.close()
         except OSError:
             log.warning("discarding unreadable partial file %s", partial)
         partial.unlink()
     h5 = h5py.File(partial, "w")
-    h5.attrs["index_digest"] = digest
+    h5.attrs["digest"] = digest
     return h5
-
-
-def _create(h5: h5py.File, name: str, index: pd.DataFrame, item_shape, dtype, attrs: dict, compression) -> None:
-    n = len(index)
-    h5.create_dataset(name, (n, *item_shape), dtype=dtype, chunks=(1, *item_shape), compression=compression)
-    h5.create_dataset("done", (n,), dtype=bool)
-    write_index_datasets(h5, index)
-    for key, value in attrs.items():
-        h5[name].attrs[key] = value
 
 
 def write_index_datasets(h5: h5py.File, index: pd.DataFrame) -> None:
@@ -144,11 +169,6 @@ def write_index_datasets(h5: h5py.File, index: pd.DataFrame) -> None:
     h5.create_dataset("clip_id", data=index["clip_id"].astype(str).to_numpy(dtype=object), dtype=STR)
     h5.create_dataset("second", data=index["second"].to_numpy(np.int32))
     h5.create_dataset("split", data=index["split"].astype(str).to_numpy(dtype=object), dtype=STR)
-
-
-def _source(rows: pd.DataFrame) -> str:
-    first = rows.iloc[0]
-    return first["video_path"] or first["audio_path"] or first["image_path"]
 
 
 def read_rows(data: h5py.Dataset, rows: Iterable[int]) -> np.ndarray:
@@ -182,6 +202,8 @@ class H5Rows:
         with h5py.File(self.path, "r") as h5:
             if name not in h5:
                 raise BadInput(self.path, f"no dataset '{name}' (has {sorted(h5.keys())})")
+            if missing := missing_sources(h5[name]):
+                raise BadInput(self.path, f"its shard file(s) {missing} are missing (ingest.shard_clips)")
             self.shape, self.dtype = h5[name].shape, h5[name].dtype
             self.attrs = dict(h5[name].attrs)
 

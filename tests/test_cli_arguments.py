@@ -19,11 +19,11 @@ def index(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["index", "{manifest}", "--window", "0", "--out", "{tmp}/i.csv"], "--window"),
-    (["frames", "{index}", "--size", "0", "--out", "{tmp}/f.h5"], "not a positive multiple of 16"),
-    (["frames", "{index}", "--size", "-4", "--out", "{tmp}/f.h5"], "not a positive multiple of 16"),
-    (["logmel", "{index}", "--out", "{tmp}/no/such/folder/l.h5"], "does not exist"),
-    (["index", "{tmp}/absent.csv", "--out", "{tmp}/i.csv"], "does not exist"),
+    (["ingest", "{manifest}", "--window", "0", "--out-dir", "{tmp}"], "--window"),
+    (["ingest", "{manifest}", "--size", "0", "--out-dir", "{tmp}"], "not a positive multiple of 16"),
+    (["ingest", "{manifest}", "--size", "-4", "--out-dir", "{tmp}"], "not a positive multiple of 16"),
+    (["ingest", "{manifest}", "--out-dir", "{tmp}/no/such/folder"], "does not exist"),
+    (["ingest", "{tmp}/absent.csv", "--out-dir", "{tmp}"], "does not exist"),
 ])
 def test_bad_arguments_give_one_error_line_and_no_file(tmp_path, index, args, message):
     manifest = tmp_path / "m.csv"

@@ -55,7 +55,8 @@ def test_command_line_booleans_take_any_case(repo):
     from msl_core.config_values import coerce_booleans
 
     config = {"skip_bad_inputs": "true", "model": {"allow_random_init": "False"}, "seed": "true",
-              "datasets": {"x": {"kind": "flickr", "root": "true"}}}
+              "datasets": {"x": {"kind": "flickr", "root": "true"}}, "ingest": {"shard_clips": "3"}}
     coerce_booleans(config, repo / "workflow/schemas/config.schema.yaml")
     assert config["skip_bad_inputs"] is True and config["model"]["allow_random_init"] is False
+    assert config["ingest"]["shard_clips"] == 3
     assert config["seed"] == "true" and config["datasets"]["x"]["root"] == "true"  # not booleans: left to validation

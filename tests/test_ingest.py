@@ -11,8 +11,8 @@ import soundfile as sf
 from conftest import make_video, tone
 
 from msl_core.errors import BadInput, MslError
-from msl_core.ingest import write_frames, write_logmels
-from msl_core.manifest import build_index, load_manifest
+from msl_core.ingest import Outputs, Settings, ingest, write_logmels
+from msl_core.manifest import load_manifest
 from msl_core.spectrogram import LogMelParams
 from msl_core.store import H5Rows, read_index_datasets
 
@@ -23,6 +23,22 @@ def manifest_file(tmp_path, rows):
     path = tmp_path / "manifest.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
+
+
+SETTINGS = Settings(1.0, 256, LogMelParams().sample_rate)
+
+
+def run(manifest, skip_bad_inputs=False, workers=1):
+    """Ingest a manifest into `out/` beside it, then its log-mels: (index, rejections, outputs)."""
+    out = Outputs.in_folder(manifest.parent / "out")
+    out.index.parent.mkdir(exist_ok=True)
+    index, rejected = ingest(load_manifest(manifest), out, SETTINGS, skip_bad_inputs, workers)
+    write_logmels(out.audio, logmel_of(out), LogMelParams())
+    return index, rejected, out
+
+
+def logmel_of(out: Outputs):
+    return out.index.parent / "logmel.h5"
 
 
 @pytest.fixture
@@ -43,34 +59,32 @@ def clips(tmp_path):
 
 
 def test_index_has_one_row_per_window(clips):
-    index, rejected = build_index(load_manifest(clips), 1.0)
+    index, rejected, out = run(clips, workers=2)
     assert not rejected
+    assert pd.read_csv(out.index)["clip_id"].tolist() == index["clip_id"].tolist()
     assert index["clip_id"].tolist() == ["a"] * 4 + ["b"] * 2 + ["c"]
     assert index["second"].tolist() == [0, 1, 2, 3, 0, 1, 0]
     assert index["row"].tolist() == list(range(7))
 
 
 def test_frames_show_the_colour_of_each_second(clips, tmp_path):
-    index, _ = build_index(load_manifest(clips), 1.0)
-    out = tmp_path / "frames.h5"
-    write_frames(index, out)
-    with h5py.File(out) as h5:
+    index, _, out = run(clips)
+    with h5py.File(out.frames) as h5:
         frames = h5["frames"][:]
         assert frames.shape == (7, 256, 256, 3) and frames.dtype == np.uint8
         assert h5["clip_id"].asstr()[:].tolist() == index["clip_id"].tolist()
     means = frames.reshape(7, -1, 3).mean(axis=1)
     expected = np.array(COLOURS + COLOURS[:2] + [(200, 200, 200)], float)
     np.testing.assert_allclose(means, expected, atol=12)
-    assert not (tmp_path / "frames.h5.partial").exists()
+    assert sorted(p.name for p in out.index.parent.iterdir()) == ["audio.h5", "frames.h5", "index.csv",
+                                                                  "logmel.h5", "rejected.csv"]
 
 
 def test_logmels_equal_librosa_on_the_decoded_file(clips, tmp_path):
-    index, _ = build_index(load_manifest(clips), 1.0)
-    out = tmp_path / "logmel.h5"
-    write_logmels(index, out, LogMelParams())
-    table = read_index_datasets(out)
+    index, _, out = run(clips)
+    table = read_index_datasets(logmel_of(out))
     assert table["second"].tolist() == index["second"].tolist()
-    rows = H5Rows(out, "logmel")
+    rows = H5Rows(logmel_of(out), "logmel")
     assert rows.shape == (7, 51, 64) and rows.dtype == np.float32
     # The pair's wav is float PCM at 22.05 kHz, so ffmpeg's decode is exact and librosa must agree to the bit.
     wave, sr = librosa.load(tmp_path / "c.wav", sr=None)
@@ -81,37 +95,42 @@ def test_logmels_equal_librosa_on_the_decoded_file(clips, tmp_path):
 
 
 def test_reader_returns_rows_in_the_order_asked(clips, tmp_path):
-    index, _ = build_index(load_manifest(clips), 1.0)
-    write_logmels(index, tmp_path / "l.h5", LogMelParams())
-    rows = H5Rows(tmp_path / "l.h5", "logmel")
+    _, _, out = run(clips)
+    rows = H5Rows(logmel_of(out), "logmel")
     both = rows.read([5, 1, 5])
     np.testing.assert_array_equal(both[0], rows.read([5])[0])
     np.testing.assert_array_equal(both[1], rows.read([1])[0])
 
 
-def test_an_interrupted_write_resumes(clips, tmp_path):
-    index, _ = build_index(load_manifest(clips), 1.0)
-    out = tmp_path / "frames.h5"
-    calls = []
+def test_an_interrupted_ingestion_resumes_where_it_stopped(clips, tmp_path, monkeypatch):
+    from msl_core import ingest as ingestion
+    from msl_core import media
 
-    from msl_core import ingest
+    decode, calls, stop = media.decode, [], [True]
 
-    def failing(rows):
-        calls.append(rows.iloc[0]["clip_id"])
-        if rows.iloc[0]["clip_id"] == "b":
+    def interrupted(path, *args, **kwargs):
+        calls.append(path)
+        if str(path).endswith("b.mp4") and stop:
+            stop.clear()
             raise KeyboardInterrupt
-        return ingest.clip_frames(rows)
+        return decode(path, *args, **kwargs)
 
-    from msl_core.store import write_rows
-
+    monkeypatch.setattr(media, "decode", interrupted)
+    monkeypatch.setattr(ingestion.Progress, "CHECKPOINT_S", 0.0)  # a checkpoint after every clip
     with pytest.raises(KeyboardInterrupt):
-        write_rows(out, "frames", index, (256, 256, 3), np.uint8, failing)
-    assert (tmp_path / "frames.h5.partial").exists() and not out.exists()
+        run(clips)
+    out = tmp_path / "out"
+    assert (out / "frames.h5.partial").exists() and not (out / "frames.h5").exists()
     calls.clear()
-    write_rows(out, "frames", index, (256, 256, 3), np.uint8, lambda rows: (calls.append(1), ingest.clip_frames(rows))[1])
-    assert len(calls) == 2  # clips b and c only: a was finished before the interruption
-    with h5py.File(out) as h5:
-        assert h5["done"][:].all()
+    index, _, resumed = run(clips)
+    assert [p.rsplit("/", 1)[-1] for p in map(str, calls)] == ["b.mp4", "c.wav"]  # a was done before
+    frames = h5py.File(resumed.frames)["frames"][:]
+    monkeypatch.setattr(media, "decode", decode)
+    (tmp_path / "again").mkdir()
+    clean = ingest(load_manifest(clips), Outputs.in_folder(tmp_path / "again"), SETTINGS)[0]
+    pd.testing.assert_frame_equal(index, clean)
+    np.testing.assert_array_equal(frames, h5py.File(tmp_path / "again/frames.h5")["frames"][:])
+    assert sorted(p.name for p in out.iterdir()) == ["audio.h5", "frames.h5", "index.csv", "logmel.h5", "rejected.csv"]
 
 
 @pytest.mark.parametrize("case, reason", [
@@ -130,12 +149,13 @@ def test_bad_inputs_name_the_file_and_reason(tmp_path, case, reason):
         make_video(path, COLOURS[:1], fps=5, audio=tone(0.5))
     manifest = manifest_file(tmp_path, [{"clip_id": case, "video_path": path.name, "split": "train"}])
     with pytest.raises(MslError) as err:
-        build_index(load_manifest(manifest), 1.0)
+        run(manifest)
     assert str(path) in str(err.value) and reason in str(err.value)
+    assert not (tmp_path / "out/index.csv").exists() and not (tmp_path / "out/frames.h5").exists()
     good = make_video(tmp_path / "good.mp4", COLOURS[:2], audio=tone(2.0))
     manifest = manifest_file(tmp_path, [{"clip_id": case, "video_path": path.name, "split": "train"},
                                         {"clip_id": "good", "video_path": good.name, "split": "train"}])
-    index_rows, rejected = build_index(load_manifest(manifest), 1.0, skip_bad_inputs=True)
+    index_rows, rejected, _ = run(manifest, skip_bad_inputs=True)
     assert [r.clip_id for r in rejected] == [case] and reason in rejected[0].reason
     assert set(index_rows["clip_id"]) == {"good"}
 
@@ -147,7 +167,7 @@ def test_one_pass_names_every_bad_clip(tmp_path):
     manifest = manifest_file(tmp_path, [{"clip_id": p.stem, "video_path": p.name, "split": "train"}
                                         for p in (tmp_path / "junk.mp4", good, silent)])
     with pytest.raises(MslError, match="2 unusable clip") as err:
-        build_index(load_manifest(manifest), 1.0)
+        run(manifest, workers=2)
     lines = str(err.value).splitlines()[1:]
     assert [line.split(":")[0].strip() for line in lines] == [str(tmp_path / "junk.mp4"), str(silent)]
     assert "no audio stream" in lines[1]
@@ -219,22 +239,30 @@ def test_a_file_cut_mid_stream_is_a_bad_input_never_padded(tmp_path, faststart, 
     manifest = manifest_file(tmp_path, [{"clip_id": "cut", "video_path": "cut.mp4", "split": "train"},
                                         {"clip_id": "good", "video_path": good.name, "split": "train"}])
     with pytest.raises(MslError, match=reason):
-        build_index(load_manifest(manifest), 1.0)
-    index, rejected = build_index(load_manifest(manifest), 1.0, skip_bad_inputs=True)
+        run(manifest)
+    index, rejected, out = run(manifest, skip_bad_inputs=True)
     assert [r.clip_id for r in rejected] == ["cut"] and reason in rejected[0].reason
     assert set(index["clip_id"]) == {"good"}  # none of the cut clip's rows reach any store
+    assert read_index_datasets(out.frames)["clip_id"].tolist() == ["good", "good"]
 
 
-def test_stores_refuse_rows_the_media_cannot_fill(tmp_path):
-    video = make_video(tmp_path / "v.mp4", COLOURS[:2], audio=tone(2.0))
-    manifest = manifest_file(tmp_path, [{"clip_id": "v", "video_path": video.name, "split": "train"}])
-    index, _ = build_index(load_manifest(manifest), 1.0)
-    longer = pd.concat([index, index.tail(1).assign(row=2, second=2, start_s=2.0)], ignore_index=True)
-    with pytest.raises(BadInput, match="decoded 2 frame"):
-        write_frames(longer, tmp_path / "frames.h5")
-    with pytest.raises(BadInput, match=r"decoded 2\.0\d s of audio from 0 s, the index expects 3\.00 s"):
-        write_logmels(longer, tmp_path / "logmel.h5", LogMelParams())
-    assert not (tmp_path / "frames.h5").exists() and not (tmp_path / "logmel.h5").exists()
+@pytest.mark.parametrize("start_s", [0.0, 1.5])
+def test_one_decode_gives_ffmpegs_own_frames_and_audio(tmp_path, start_s):
+    """The frames of the one-pass decode equal ffmpeg's fps + scale filters run on the video alone (the separate
+    `frames` decode msl used before), the audio equals the audio decoded alone, sample for sample."""
+    from msl_core.media import decode
+
+    video = make_video(tmp_path / "v.mp4", COLOURS, fps=25, size=(320, 240), audio=tone(4.0))
+    both = decode(video, 22050, fps=1.0, size=256, start_s=start_s)
+    seek = ["-ss", str(start_s)] if start_s else []
+    alone = subprocess.run(["ffmpeg", "-v", "error", *seek, "-i", str(video), "-vf",
+                            "fps=fps=1.0,scale=256:256:flags=bilinear", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                           capture_output=True, check=True).stdout
+    np.testing.assert_array_equal(both.frames, np.frombuffer(alone, np.uint8).reshape(-1, 256, 256, 3))
+    audio = subprocess.run(["ffmpeg", "-v", "error", *seek, "-i", str(video), "-ac", "1", "-ar", "22050", "-f",
+                            "f32le", "-"], capture_output=True, check=True).stdout
+    np.testing.assert_array_equal(both.wave, np.frombuffer(audio, np.float32))
+    assert both.declared == pytest.approx(4.0, abs=0.05) and both.video_s == pytest.approx(4.0, abs=0.05)
 
 
 def test_file_names_that_are_not_utf8_still_decode(tmp_path):
@@ -242,13 +270,54 @@ def test_file_names_that_are_not_utf8_still_decode(tmp_path):
 
     import cv2
 
-    from msl_core.media import decode_audio, probe, read_image
+    from msl_core.media import decode, decode_audio, probe, read_image
 
     video = make_video(tmp_path / "v.mp4", COLOURS[:2], audio=tone(2.0))
     odd = os.fsdecode(os.fsencode(str(tmp_path)) + b"/caf\xe9.mp4")  # Latin-1 bytes, as an old camera writes them
     os.rename(video, os.fsencode(odd))
     assert probe(odd).audio_duration == pytest.approx(2.0, abs=0.1)
     assert decode_audio(odd, 8000).size == pytest.approx(16000, abs=800)
+    assert len(decode(odd, 8000, fps=1.0, size=16).frames) == 2
     image = os.fsdecode(os.fsencode(str(tmp_path)) + b"/\xe9t\xe9.png")
     cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))[1].tofile(os.fsencode(image))
     assert read_image(image, 16).shape == (16, 16, 3)
+
+
+@pytest.mark.parametrize("n_shards", [3, 5])
+def test_shards_joined_give_the_rows_of_one_job_byte_for_byte(clips, tmp_path, n_shards):
+    from msl_core.ingest import join_shards, shard_of
+
+    make_video(tmp_path / "d.mp4", COLOURS[:3], audio=tone(3.0, 330))
+    (tmp_path / "e.mp4").write_bytes(b"not a video")
+    manifest = pd.concat([pd.read_csv(clips), pd.DataFrame([
+        {"clip_id": "d", "video_path": "d.mp4", "split": "train"},
+        {"clip_id": "e", "video_path": "e.mp4", "split": "train"}])])
+    manifest.to_csv(clips, index=False)
+    whole = run(clips, skip_bad_inputs=True)[2]
+    shards = [Outputs.in_folder(tmp_path / "shards" / str(k)) for k in range(n_shards)]
+    for k, shard in enumerate(shards):  # 5 shards of 5 clips: one holds only the bad clip
+        shard.index.parent.mkdir(parents=True)
+        ingest(shard_of(load_manifest(clips), k, n_shards), shard, SETTINGS, shard=True)
+    joined = Outputs.in_folder(tmp_path / "joined")
+    joined.index.parent.mkdir()
+    with pytest.raises(MslError, match=r"1 unusable clip.*\n.*e\.mp4: unreadable media"):
+        join_shards(shards, joined)  # a bad clip in any shard stops the join, named as one job names it
+    join_shards(shards, joined, skip_bad_inputs=True)
+    write_logmels(joined.audio, logmel_of(joined), LogMelParams())
+    assert joined.index.read_bytes() == whole.index.read_bytes()
+    assert joined.rejected.read_bytes() == whole.rejected.read_bytes()
+    for name in ("frames", "audio", "logmel"):
+        def path(out, name=name):
+            return logmel_of(out) if name == "logmel" else getattr(out, name)
+
+        with h5py.File(path(whole)) as one, h5py.File(path(joined)) as many:
+            assert many[name].is_virtual == (name != "logmel") and not one[name].is_virtual
+            assert one[name][:].tobytes() == many[name][:].tobytes()
+            assert dict(one[name].attrs) == dict(many[name].attrs)
+            for key in ("clip_id", "second", "split"):
+                np.testing.assert_array_equal(one[key][:], many[key][:])
+        reads = H5Rows(path(joined), name).read([9, 0, 4])  # across shards, in the order asked
+        np.testing.assert_array_equal(reads, H5Rows(path(whole), name).read([9, 0, 4]))
+    (tmp_path / "shards/1/frames.h5").unlink()
+    with pytest.raises(BadInput, match=r"shard file\(s\) \['\.\./shards/1/frames\.h5'\] are missing"):
+        H5Rows(joined.frames, "frames")

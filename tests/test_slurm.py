@@ -1,8 +1,8 @@
 """The workflow on a real Slurm cluster: a single-node slurmctld + slurmd on localhost (.ci/slurm_up.sh).
 
-The tiny workflow runs through profiles/slurm (+ profiles/slurm-localhost for the test node); its jobs
-must really go through sbatch (the GPU rules to the `gpu` partition with one GPU) and its outputs must
-equal those of a local run. Needs root and apt (Debian's slurm-wlm and munge); skips with the reason
+The tiny workflow runs through profiles/slurm (+ profiles/slurm-localhost for the test node) with its ingestion
+split into 3 shard jobs (`ingest.shard_clips`); its jobs must really go through sbatch (each shard its own job, the
+GPU rules to the `gpu` partition with one GPU) and its outputs must equal those of a local, unsharded run. Needs root and apt (Debian's slurm-wlm and munge); skips with the reason
 otherwise. Run it alone: ``pytest -m slurm tests/test_slurm.py``.
 """
 
@@ -32,7 +32,8 @@ SLURM_PROFILE = [
     "--workflow-profile",
     "none",
 ]
-# Outputs computed without randomness: equal bit for bit whoever runs them.
+SHARDS = 3
+# Outputs computed without randomness: equal bit for bit whoever runs them, sharded or not.
 DETERMINISTIC_H5 = ["results/scenes/frames.h5", "results/scenes/logmel.h5"]
 
 
@@ -137,13 +138,13 @@ def numbers(tree, prefix="") -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def runs(cluster, tmp_path_factory):
-    """The tiny workflow once locally and once through Slurm, in two copies of the workflow."""
+    """The tiny workflow once locally and once through Slurm with sharded ingestion, in two copies of the workflow."""
     local = copy_workflow(tmp_path_factory.mktemp("local"))
     env = dict(cluster)
     env.pop("SLURM_CONF")
     run_workflow(local, env, "--cores", "2")
     slurm = copy_workflow(tmp_path_factory.mktemp("slurm_run"))
-    log = run_workflow(slurm, cluster, *SLURM_PROFILE, "--verbose")
+    log = run_workflow(slurm, cluster, f"ingest={{shard_clips: {SHARDS}}}", *SLURM_PROFILE, "--verbose")
     print(f"test_slurm: Slurm run log: {slurm / 'snakemake.log'}")
     return local, slurm, log
 
@@ -162,7 +163,8 @@ def test_every_job_went_through_sbatch(runs, cluster):
         print(f"test_slurm: {line}")
     rules = set(submitted.values())
     assert {
-        "frames",
+        "ingest",
+        "join_shards",
         "logmel",
         "train_stage1",
         "train_stage2",
@@ -170,6 +172,7 @@ def test_every_job_went_through_sbatch(runs, cluster):
         "evaluate",
     } <= rules
     assert len(calls) == len(submitted)
+    assert list(submitted.values()).count("ingest") == SHARDS  # one sbatch job per shard
     # slurmctld itself saw every job complete (squeue keeps them for MinJobAge = 600 s).
     states = subprocess.run(
         ["squeue", "--states=all", "--noheader", "--format=%i|%T|%P"],
@@ -200,6 +203,8 @@ def test_deterministic_outputs_equal_the_local_run(runs):
             np.testing.assert_array_equal(
                 actual[key], expected[key], err_msg=f"{name}:{key}"
             )
+    with h5py.File(slurm / "results/scenes/frames.h5") as h5:
+        assert h5["frames"].is_virtual  # the shards' rows, joined in place
 
 
 def test_metrics_equal_the_local_run(runs):

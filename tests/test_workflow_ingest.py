@@ -1,5 +1,7 @@
 """A real Snakemake run of the ingestion rules on a user dataset given as a manifest."""
 
+import re
+
 import h5py
 import pandas as pd
 import pytest
@@ -37,11 +39,13 @@ def test_ingestion_runs_skips_bad_clips_and_is_idempotent(configured):
     assert rejected["clip_id"].tolist() == ["broken"]
     again = run_snakemake(configured, *targets)
     assert "Nothing to be done" in again.stdout + again.stderr
-    # A log-mel parameter reruns log-mel only, never frame extraction.
+    # A log-mel parameter reruns log-mel only, never the decode; the sample rate reruns the decode.
     (configured / "override.yaml").write_text("audio:\n  n_mels: 32\n")
-    dry = run_snakemake(configured, "-n", *targets, "--configfile", "override.yaml")
-    plan = dry.stdout
-    assert "rule logmel:" in plan and "rule frames:" not in plan and "rule index:" not in plan
+    plan = run_snakemake(configured, "-n", *targets, "--configfile", "override.yaml").stdout
+    assert "rule logmel:" in plan and "rule ingest:" not in plan
+    (configured / "override.yaml").write_text("audio:\n  sample_rate: 16000\n")
+    plan = run_snakemake(configured, "-n", *targets, "--configfile", "override.yaml").stdout
+    assert "rule logmel:" in plan and "rule ingest:" in plan
 
 
 def test_unconfigured_dataset_fails_at_planning_naming_the_key(workspace):
@@ -111,6 +115,30 @@ def test_bad_clips_stop_the_run_with_one_line_each_and_no_traceback(workspace, t
     args = ["results/mine/index.csv", "--config", f"datasets={{mine: {{kind: manifest, manifest: {media / 'm.csv'}}}}}"]
     proc = run_snakemake(workspace, *args, check=False)
     out = proc.stdout + proc.stderr
-    assert proc.returncode != 0 and "msl: rule index: 2 unusable clip(s)" in out
+    assert proc.returncode != 0 and "msl: rule ingest: 2 unusable clip(s)" in out
     assert f"{media / 'silent.mp4'}: no audio stream" in out and str(media / "junk.mp4") in out
     assert "Traceback" not in out and not (workspace / "results/mine/index.csv").exists()
+
+
+def _stores(results):
+    out = {"index": (results / "index.csv").read_bytes()}
+    for name in ("frames", "audio", "logmel"):
+        with h5py.File(results / f"{name}.h5") as h5:
+            out[name] = (h5[name].is_virtual, h5[name][:].tobytes())
+    return out
+
+
+@pytest.mark.slow
+def test_sharded_ingestion_of_the_tiny_preset_equals_one_job(workspace):
+    targets = ["results/scenes/frames.h5", "results/scenes/logmel.h5", "--config", "preset=tiny"]
+    run_snakemake(workspace, *targets)
+    one = _stores(workspace / "results/scenes")
+    for name in ("index.csv", "rejected.csv", "frames.h5", "audio.h5", "logmel.h5"):
+        (workspace / "results/scenes" / name).unlink()
+    proc = run_snakemake(workspace, *targets, "ingest={shard_clips: 3}")
+    assert len(set(re.findall(r"shards/(\d)/frames\.h5", proc.stdout + proc.stderr))) == 3
+    sharded = _stores(workspace / "results/scenes")
+    assert sharded["index"] == one["index"]
+    for name in ("frames", "audio", "logmel"):
+        assert sharded[name][0] == (name != "logmel") and not one[name][0]  # virtual over the shards
+        assert sharded[name][1] == one[name][1]  # byte for byte the same rows

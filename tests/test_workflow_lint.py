@@ -10,6 +10,6 @@ def test_lint_is_clean(workspace):
 
 def test_dry_run_plans_the_whole_flow(workspace):
     plan = run_snakemake(workspace, "-n", "--forceall", "results/scenes/ciou.txt", "--config", "preset=tiny").stdout
-    for rule in ("stamps", "scenes_videos", "index", "frames", "logmel", "pseudo_labels", "convert_mobilenet",
+    for rule in ("stamps", "scenes_videos", "ingest", "logmel", "pseudo_labels", "convert_mobilenet",
                  "train_stage1", "train_stage2", "localize", "evaluate"):
         assert f"rule {rule}:" in plan, rule

@@ -1,4 +1,4 @@
-"""`msl manifest | index | frames | logmel`: the ingestion steps outside Snakemake."""
+"""`msl manifest | ingest`: the ingestion steps outside Snakemake."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import click
 import yaml
 
 from msl_core.adapters import build_manifest, check_splits
-from msl_core.cli.params import OUT_FILE, POSITIVE_SECONDS, frame_size
-from msl_core.ingest import write_frames, write_logmels
-from msl_core.manifest import build_index, load_manifest, read_index, write_index
+from msl_core.cli.params import COUNT, OUT_FILE, POSITIVE_SECONDS, frame_size
+from msl_core.ingest import Outputs, Settings, ingest, write_logmels
+from msl_core.manifest import load_manifest
 from msl_core.runlog import setup_logging
 from msl_core.spectrogram import LogMelParams, front_end
 from msl_core.splits import describe, split_counts
@@ -40,52 +40,34 @@ def manifest_cmd(kind: str, root: str, split_file: str | None, train_tags: str |
     click.echo(f"{len(manifest)} clips ({describe(split_counts(manifest), 'clips')}) → {out}")
 
 
-@click.command("index")
+@click.command("ingest")
 @click.argument("manifest", type=click.Path(exists=True, dir_okay=False))
 @click.option("--window", "window_s", type=POSITIVE_SECONDS, default=1.0, show_default=True, help="Seconds of audio per frame.")
-@click.option("--skip-bad-inputs", is_flag=True, help="Skip unusable clips instead of failing.")
-@click.option("--out", type=OUT_FILE, required=True, help="index.csv to write.")
-@click.option("--rejected", type=OUT_FILE, help="rejected.csv (default: beside --out).")
-def index_cmd(manifest: str, window_s: float, skip_bad_inputs: bool, out: str, rejected: str | None) -> None:
-    """Probe every clip of MANIFEST and write one row per (clip, window)."""
-    setup_logging()
-    index, rejections = build_index(load_manifest(manifest), window_s, skip_bad_inputs)
-    rejected = rejected or str(click.format_filename(out)).replace("index.csv", "rejected.csv")
-    if rejected == out:
-        rejected = out + ".rejected.csv"
-    write_index(index, rejections, out, rejected)
-    click.echo(f"{len(index)} rows from {index['clip_id'].nunique()} clips; {len(rejections)} rejected")
-
-
-@click.command("frames")
-@click.argument("index", type=click.Path(exists=True, dir_okay=False))
 @click.option("--size", type=int, default=256, show_default=True, callback=frame_size,
               help="Frame side in pixels (a multiple of 16).")
-@click.option("--out", type=OUT_FILE, required=True, help="frames.h5 to write.")
-def frames_cmd(index: str, size: int, out: str) -> None:
-    """Decode one frame per window of every INDEX row into an HDF5 file."""
-    setup_logging()
-    write_frames(read_index(index), out, size)
-    click.echo(f"frames → {out}")
-
-
-@click.command("logmel")
-@click.argument("index", type=click.Path(exists=True, dir_okay=False))
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
-              help="A config.yaml whose `audio:` section sets the parameters (default: the reference values).")
-@click.option("--out", type=OUT_FILE, required=True, help="logmel.h5 to write.")
-def logmel_cmd(index: str, config_path: str | None, out: str) -> None:
-    """Compute the log-mel window of every INDEX row into an HDF5 file."""
+              help="A config.yaml whose audio backbone and `audio:` section set the log-mel (default: the reference's).")
+@click.option("--skip-bad-inputs", is_flag=True, help="Skip unusable clips (listed in rejected.csv) instead of failing.")
+@click.option("--workers", type=COUNT, default=1, show_default=True, help="Clips decoded at once.")
+@click.option("--out-dir", type=click.Path(file_okay=False, writable=True, exists=True), required=True,
+              help="Existing folder for index.csv, rejected.csv, frames.h5, audio.h5 and logmel.h5.")
+def ingest_cmd(manifest: str, window_s: float, size: int, config_path: str | None, skip_bad_inputs: bool,
+               workers: int, out_dir: str) -> None:
+    """Decode every clip of MANIFEST once: one row per (clip, window) in index.csv, its frame and audio window
+    (frames.h5, audio.h5), then the windows' log-mel (logmel.h5)."""
     setup_logging()
     params = LogMelParams()
     if config_path:  # the front end of the config's audio backbone (the `audio:` section for the reference's)
         with open(config_path) as handle:
             config = yaml.safe_load(handle)
         params = front_end((config.get("model") or {}).get("audio_backbone", "resnet18"), config.get("audio", {}))
-    write_logmels(read_index(index), out, params)
-    click.echo(f"log-mel → {out}")
+    out = Outputs.in_folder(out_dir)
+    index, rejections = ingest(load_manifest(manifest), out, Settings(window_s, size, params.sample_rate),
+                               skip_bad_inputs, workers)
+    write_logmels(out.audio, out.audio.with_name("logmel.h5"), params)
+    click.echo(f"{len(index)} rows from {index['clip_id'].nunique()} clips; {len(rejections)} rejected → {out_dir}")
 
 
 def register(group: click.Group) -> None:
-    for command in (manifest_cmd, index_cmd, frames_cmd, logmel_cmd):
+    for command in (manifest_cmd, ingest_cmd):
         group.add_command(command)

@@ -10,6 +10,7 @@ from msl_core.adapters import build_manifest, check_splits
 from msl_core.annotations import FIELD_FORMATS, annotation_key
 from msl_core.errors import MslError
 from msl_core.seeds import run_folder, training_seeds
+from msl_core.spectrogram import front_end
 from msl_core.splits import describe, split_counts
 from msl_core.scenes.config import from_config as scenes_from_config
 from msl_core.training import settings as train_cfg
@@ -126,6 +127,15 @@ WHOLE_FILE_TEST = [name for name in RAW_DATASETS
 
 
 FRONT_END = train_cfg.front_end_settings(config)
+FRONT_END_SAMPLE_RATE = front_end(FRONT_END["audio_backbone"], FRONT_END["audio"]).sample_rate  # what ingest decodes to
+SHARDS = config["ingest"]["shard_clips"]
+INGESTED = {"index": "index.csv", "rejected": "rejected.csv", "frames": "frames.h5", "audio": "audio.h5"}
+
+
+def ingest_params(shard_count):
+    """What the decode depends on: a log-mel parameter other than the sample rate reruns `logmel` only."""
+    return dict(window_s=window_seconds, size=config["frames"]["size"], sample_rate=FRONT_END_SAMPLE_RATE,
+                skip_bad_inputs=config["skip_bad_inputs"], shards=shard_count)
 
 
 def window_seconds(wildcards):
