@@ -87,28 +87,27 @@ SCENE_GROUPS = {  # torchvision indices
 }
 
 
-def assignments() -> list[str]:
-    """Category of each of the 1000 ImageNet classes; a class listed twice is a bug in the lists."""
+def _assign(groups: dict[str, list[int]], default: str) -> list[str]:
+    """Group of each of the 1000 ImageNet classes (`default` where none); a class listed twice is a bug."""
     chosen: dict[int, str] = {}
-    for name, members in GROUPS.items():
+    for name, members in groups.items():
         for index in members:
             if index in chosen:
                 raise AssertionError(f"ImageNet class {index} listed under {chosen[index]} and {name}")
             chosen[index] = name
-    out = [chosen.get(i, DEFAULT) for i in range(1000)]
+    return [chosen.get(i, default) for i in range(1000)]
+
+
+def assignments() -> list[str]:
+    """AudioSet top-level category of each ImageNet class (a hard partition)."""
+    out = _assign(GROUPS, DEFAULT)
     assert set(out) == set(AUDIOSET7)
     return out
 
 
 def scene_assignments() -> list[str]:
     """Scene class of each ImageNet class ('' for none)."""
-    chosen: dict[int, str] = {}
-    for name, members in SCENE_GROUPS.items():
-        for index in members:
-            if index in chosen:
-                raise AssertionError(f"ImageNet class {index} listed under {chosen[index]} and {name}")
-            chosen[index] = name
-    return [chosen.get(i, "") for i in range(1000)]
+    return _assign(SCENE_GROUPS, "")
 
 
 def imagenet_names(labels_path: str | Path) -> list[str]:
