@@ -51,8 +51,10 @@ def test_image_maps(tmp_path):
     reference[:, 2] = 1
     np.save(tmp_path / "cluster_v3.npy", reference)
     assert image_map(cats, table=tmp_path / "cluster_v3.npy")[2].sum() == 1000
+    scenes = image_map(category_set("classes"))  # the scene classes' own table: a class in one category or none
+    assert scenes.shape == (12, 1000) and scenes.sum(axis=0).max() == 1 and 0 < scenes.sum() < 1000
     with pytest.raises(ConfigError, match="labels.image_map"):
-        image_map(category_set("classes"))
+        image_map(category_set("tags", pd.DataFrame({"tags": ["a;b"]})))
     pd.DataFrame({"index": range(1000), "categories": ["Music"] * 999 + ["Banjo"]}).to_csv(tmp_path / "t.csv",
                                                                                           index=False)
     with pytest.raises(BadInput, match="category 'Banjo'"):
