@@ -29,6 +29,7 @@ rule pseudo_labels:
     params:
         settings=label_settings,
         categories=category_kind,
+    threads: 2  # the teachers' networks (the tagger on every second, the image teacher on every ROI crop)
     resources:
         mem_mb=3000,
         runtime=120,

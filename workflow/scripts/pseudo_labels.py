@@ -1,5 +1,7 @@
 """Rule pseudo_labels: index (+ frames, teachers) -> labels.h5 with audio and visual category labels."""
 
+import torch
+
 from msl_core.device import resolve_device
 from msl_core.manifest import read_index
 from msl_core.runlog import from_snakemake
@@ -8,6 +10,7 @@ from msl_core.teachers.pseudo_labels import LabelConfig, compute_labels, write_l
 
 log = from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
 inp, params = snakemake.input, snakemake.params  # noqa: F821
+torch.set_num_threads(snakemake.threads)  # noqa: F821
 
 overrides = {"image_classifier_weights": inp.classifier} if "classifier" in inp.keys() else {}  # noqa: SIM118
 cfg = LabelConfig.from_config(params.settings, overrides)
