@@ -59,7 +59,7 @@ def test_roi_labels_read_the_proposals(configured):
     (configured / "config.yaml").write_text(yaml.safe_dump(config))
     out = run_snakemake(configured, "results/mine/labels.h5")
     assert "pseudo_labels" in out.stdout + out.stderr
-    assert (configured / "results/mine/proposals.h5").stat().st_mtime == proposals_time
+    assert (configured / "results/mine/proposals.h5").stat().st_mtime == proposals_time, out.stdout + out.stderr
     with h5py.File(configured / "results/mine/labels.h5") as h5:
         visual = h5["visual"][:]
         assert h5.attrs["visual_source"] == "rois"

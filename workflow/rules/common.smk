@@ -117,8 +117,14 @@ def planned_splits(name):
     return _PLANNED[name]
 
 
+# Dataset keys that later rules read and the manifest never does: a change to them must not rebuild the manifest
+# (and with it ingest and everything after).
+NOT_MANIFEST = ("labels", "categories", "protocol", "vision_backbone")
+
+
 def raw_dataset_settings(wildcards):
-    return dataset_config(wildcards.raw_dataset)
+    settings = dataset_config(wildcards.raw_dataset)
+    return {key: value for key, value in settings.items() if key not in NOT_MANIFEST}
 
 
 # Datasets whose test rows hear their whole recording, peak-normalised (the reference's Flickr test loader).
