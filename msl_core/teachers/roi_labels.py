@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
-import h5py
 import numpy as np
 
 from msl_core.errors import BadInput
@@ -43,11 +42,10 @@ def roi_evidence(probs: np.ndarray, membership: np.ndarray) -> np.ndarray:
 
 def read_proposals(path: str | Path, n_rows: int) -> np.ndarray:
     """(N, K, 4) normalised proposal boxes of proposals.h5, checked against the frames' row count."""
-    with h5py.File(path, "r") as h5:
-        boxes = h5["boxes"][:]
+    boxes = H5Rows(path, "boxes")  # names a missing file or dataset
     if len(boxes) != n_rows:
         raise BadInput(path, f"{len(boxes)} rows of proposals for {n_rows} frames; rerun the proposals rule")
-    return boxes
+    return boxes.data[:]
 
 
 def roi_labels(frames_path: str | Path, proposals_path: str | Path, classifier, membership: np.ndarray,
