@@ -1,17 +1,46 @@
-"""Shared fixtures: real media made by ffmpeg in the test, the repository root, the shipped assets."""
+"""Shared fixtures: the repository root, the shipped assets, a workflow workspace. Helpers live in tests/support.
+
+Every test that runs Snakemake is marked `workflow` here, found from what it uses: the `workspace` fixture, or a
+workflow runner (`run_snakemake`, `snakemake_workspace`, `SNAKEMAKE`) named by the test, its fixtures or the
+module's functions they call. `pytest -m "not workflow and not slow and not slurm"` is then the unit suite.
+"""
 
 from __future__ import annotations
 
+import inspect
 import os
-import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 
-REPO = Path(__file__).resolve().parents[1]
-ASSETS = REPO.parent / "shared" / "assets"
+from support.workspace import ASSETS, REPO, snakemake_workspace
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+RUNNERS = {"run_snakemake", "snakemake_workspace", "SNAKEMAKE"}
+
+
+def _runs_snakemake(function, module, seen: set) -> bool:
+    """Whether `function` (or a function of `module` it calls, transitively) names a workflow runner."""
+    code = getattr(inspect.unwrap(function), "__code__", None)
+    if code is None or code in seen:
+        return False
+    seen.add(code)
+    names = set(code.co_names) | {n for c in code.co_consts if inspect.iscode(c) for n in c.co_names}
+    if names & RUNNERS:
+        return True
+    return any(_runs_snakemake(vars(module)[n], module, seen) for n in names
+               if inspect.isfunction(vars(module).get(n)) and vars(module)[n].__module__ == module.__name__)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is None:
+            continue
+        functions = [item.function] + [d.func for defs in item._fixtureinfo.name2fixturedefs.values() for d in defs]
+        if "workspace" in item.fixturenames or any(_runs_snakemake(f, module, set()) for f in functions):
+            item.add_marker(pytest.mark.workflow)
 
 
 @pytest.fixture(scope="session")
@@ -26,27 +55,6 @@ def assets() -> Path:
     return ASSETS
 
 
-def make_video(path: Path, colours: list[tuple[int, int, int]], fps: int = 10, size=(160, 120),
-               audio: np.ndarray | None = None, sample_rate: int = 22050) -> Path:
-    """An H.264 (+AAC) video showing colours[k] during second k, with `audio` as its sound track when given."""
-    width, height = size
-    frames = np.concatenate([np.tile(np.array(c, np.uint8), (fps, height, width, 1)) for c in colours])
-    cmd = ["ffmpeg", "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
-           "-r", str(fps), "-i", "pipe:0"]
-    if audio is not None:
-        wav = path.with_suffix(".src.wav")
-        sf.write(wav, audio, sample_rate, subtype="FLOAT")
-        cmd += ["-i", str(wav), "-c:a", "aac", "-b:a", "128k"]
-    cmd += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-shortest" if audio is not None else "-an", str(path)]
-    subprocess.run(cmd, input=frames.tobytes(), check=True)
-    return path
-
-
-def tone(seconds: float, freq: float = 440.0, sample_rate: int = 22050) -> np.ndarray:
-    t = np.arange(int(seconds * sample_rate)) / sample_rate
-    return (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
-
-
 @pytest.fixture
 def small_threads():
     import torch
@@ -55,37 +63,6 @@ def small_threads():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-
-def snakemake_workspace(root: Path) -> Path:
-    """A working directory that runs this repository's workflow: Snakefile, workflow/ and profiles/ linked,
-    config.yaml copied (so a test may edit it), and ../shared resolving to the real shared assets."""
-    import shutil
-
-    ws = root / "ws"
-    ws.mkdir(parents=True)
-    for name in ("Snakefile", "workflow", "profiles", "msl_core"):
-        (ws / name).symlink_to(REPO / name)
-    shutil.copy(REPO / "config.yaml", ws / "config.yaml")
-    (REPO / ".cache").mkdir(exist_ok=True)
-    (ws / ".cache").symlink_to(REPO / ".cache")  # the stamp package is fetched once, not per test
-    if not (root / "shared").exists():
-        (root / "shared").symlink_to(REPO.parent / "shared")
-    return ws
-
-
-def run_snakemake(ws: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the venv's snakemake in `ws`; output is returned (and shown on failure)."""
-    import sys
-
-    exe = Path(sys.executable).with_name("snakemake")
-    proc = subprocess.run([str(exe), "--cores", "2", *args], cwd=ws, capture_output=True, text=True, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
-    return proc
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import json
 
 import cv2
 from click.testing import CliRunner
-from scenes_support import stamps_root
 from skimage import data
 
 from msl_core.cli import cli
+from support.stamps import stamps_root
 
 
 def test_tag_prints_classes_and_categories(assets, small_threads):

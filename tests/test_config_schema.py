@@ -4,9 +4,10 @@ import copy
 
 import pytest
 import yaml
-from conftest import REPO
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
+
+from support.workspace import REPO
 
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 

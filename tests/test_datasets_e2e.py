@@ -8,11 +8,12 @@ import json
 import sys
 from pathlib import Path
 
-import datasets_support as mini
 import pandas as pd
 import pytest
 import yaml
-from conftest import run_snakemake, snakemake_workspace
+
+from support import miniatures as mini
+from support.workspace import run_snakemake, snakemake_workspace
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # CI runs them apart: -m e2e
 

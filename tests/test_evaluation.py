@@ -15,8 +15,8 @@ from PIL import Image
 
 from msl_core import evaluation as ev
 from msl_core.errors import BadInput
+from support.workspace import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 CLASSES = ["dog", "car", "bell"]
 
 

@@ -11,7 +11,8 @@ import h5py
 import numpy as np
 import pytest
 import yaml
-from conftest import run_snakemake
+
+from support.workspace import run_snakemake
 
 S = 16  # stored map side, as `localize` writes (evaluate.map_size)
 

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from conftest import make_video, tone
 
 from msl_core.errors import BadInput, MslError
 from msl_core.ingest import Outputs, Settings, ingest, write_logmels
 from msl_core.manifest import load_manifest
 from msl_core.spectrogram import LogMelParams
 from msl_core.store import H5Rows, read_index_datasets
+from support.media import make_video, tone
 
 COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)]
 

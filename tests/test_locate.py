@@ -16,7 +16,6 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import torch
-from locate_support import moving_square_video, picture, sound, train_tiny_model
 
 from msl_core.cli import main
 from msl_core.errors import BadInput
@@ -27,6 +26,7 @@ from msl_core.media import probe
 from msl_core.models.localization import LocalizationConfig, localize_batch
 from msl_core.spectrogram import LogMelParams
 from msl_core.training.model_file import load_model_file
+from support.tiny_model import moving_square_video, picture, sound, train_tiny_model
 
 
 @pytest.fixture(scope="module")

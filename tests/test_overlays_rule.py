@@ -5,9 +5,9 @@ from __future__ import annotations
 import cv2
 import pytest
 import yaml
-from conftest import run_snakemake
 
 from msl_core.media import probe
+from support.workspace import run_snakemake
 
 
 def _plan(workspace, overlays: int) -> str:

@@ -7,10 +7,10 @@ import json
 
 import h5py
 import numpy as np
-from conftest import run_snakemake
 from test_protocols import band, cols, write_coco, write_maps
 
 from msl_core.protocols import evaluate_protocol
+from support.workspace import run_snakemake
 
 
 def test_protocols_rule_writes_every_applicable_protocol(workspace):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import run_snakemake, snakemake_workspace
+
+from support.workspace import run_snakemake, snakemake_workspace
 
 
 @pytest.mark.slow

@@ -11,39 +11,17 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+from support.workspace import SNAKEMAKE, snakemake_workspace
+
 TARGET = "results/scenes/ciou.txt"
 
 # One complete tiny run (~70 s on 2 cores) plus a few-second dry run per case: ~80 s in all.
-
-
-def copy_workflow(dest: Path) -> Path:
-    """A runnable copy of the workflow in ``dest/main``; ``dest/shared`` points at the real shared assets.
-
-    config.yaml names assets as ``../shared/assets/...`` relative to the working directory. The copy
-    gets its own stamp cache (``.cache/msl``, a few seconds to fill): sharing the repository's would
-    touch files that the repository's own results depend on.
-    """
-    main = dest / "main"
-    main.mkdir(parents=True)
-    for name in ("Snakefile", "config.yaml"):
-        shutil.copy2(REPO / name, main / name)
-    # envs/: rules name their conda environment, and Snakemake records its hash in the metadata.
-    for name in ("workflow", "profiles", "envs"):
-        shutil.copytree(
-            REPO / name, main / name, ignore=shutil.ignore_patterns("__pycache__")
-        )
-    (dest / "shared").symlink_to(REPO.parent / "shared")
-    return main
 
 
 def snakemake(
@@ -104,7 +82,7 @@ def rules_after(workdir: Path, override: dict) -> set[str]:
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory) -> Path:
     """One complete tiny run of the workflow, shared by every case below (they only dry-run)."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("reruns"))
+    workdir = snakemake_workspace(tmp_path_factory.mktemp("reruns"), copy=True)
     result = snakemake(workdir, "--cores", "2", "--", TARGET)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     assert (workdir / TARGET).is_file()

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from pycocotools.coco import COCO
-from scenes_support import write_catalogue
 
 from msl_core.manifest import MANIFEST_COLUMNS, load_manifest
 from msl_core.media import decode_audio
@@ -17,6 +16,7 @@ from msl_core.scenes.build import build_dataset, load_stamps, plan_scenes
 from msl_core.scenes.compose import Scene, object_boxes, render_frame
 from msl_core.scenes.config import ScenesConfig
 from msl_core.scenes.stamps import class_names, class_table
+from support.stamps import write_catalogue
 
 TINY = ScenesConfig(n_clips=6, duration_s=3, seed=5)
 

@@ -7,7 +7,6 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 import pytest
-from scenes_support import write_catalogue
 
 from msl_core.scenes.compose import (
     PlacedObject,
@@ -22,6 +21,7 @@ from msl_core.scenes.compose import (
 )
 from msl_core.scenes.config import ScenesConfig
 from msl_core.scenes.stamps import Stamp, load_stamp
+from support.stamps import write_catalogue
 
 W, H = 320, 240
 

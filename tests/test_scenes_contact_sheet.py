@@ -6,7 +6,6 @@ import json
 
 import cv2
 import numpy as np
-from scenes_support import write_catalogue
 
 from msl_core.scenes.build import build_dataset
 from msl_core.scenes.config import ScenesConfig
@@ -17,6 +16,7 @@ from msl_core.scenes.contact_sheet import (
     contact_sheet,
     summary,
 )
+from support.stamps import write_catalogue
 
 
 def test_contact_sheet_draws_boxes_where_the_annotations_say(tmp_path):

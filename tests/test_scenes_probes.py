@@ -6,13 +6,13 @@ import json
 
 import numpy as np
 import pytest
-from scenes_support import write_catalogue
 
 from msl_core.manifest import load_manifest
 from msl_core.media import decode_audio
 from msl_core.protocols.data import load_protocol_items
 from msl_core.scenes.build import build_dataset
 from msl_core.scenes.config import ScenesConfig
+from support.stamps import write_catalogue
 
 CFG = ScenesConfig(n_clips=5, duration_s=3, seed=3, probe_scenes=1, probe_duration_s=2)
 

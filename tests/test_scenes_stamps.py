@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scenes_support import stamps_root
 
 from msl_core.errors import BadInput, ConfigError
 from msl_core.scenes.stamps import (
@@ -16,6 +15,7 @@ from msl_core.scenes.stamps import (
     load_stamp,
     obtain_stamps,
 )
+from support.stamps import stamps_root
 
 AUDIOSET_TOP = {"Animal", "Music", "Sounds of things", "Natural sounds", "Human sounds", "Source-ambiguous sounds",
                 "Channel, environment and background"}

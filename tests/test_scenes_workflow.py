@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from scenes_support import stamps_root
 
 from msl_core.manifest import load_manifest
-
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+from support.stamps import stamps_root
+from support.workspace import run_snakemake
 
 
 @pytest.mark.slow
-def test_tiny_preset_builds_the_contact_sheet_and_reruns_nothing(repo, tmp_path):
-    shutil.copy(repo / "config.yaml", tmp_path / "config.yaml")
-    command = [SNAKEMAKE, "--snakefile", str(repo / "Snakefile"), "--directory", str(tmp_path), "--cores", "2",
-               "results/scenes/contact_sheet.png", "--config", "preset=tiny",
-               f"scenes={{'stamps_dir': '{stamps_root()}', 'cache_dir': 'cache'}}"]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    manifest = load_manifest(tmp_path / "results/scenes/videos/manifest.csv")
+def test_tiny_preset_builds_the_contact_sheet_and_reruns_nothing(workspace):
+    args = ["results/scenes/contact_sheet.png", "--config", "preset=tiny",
+            f"scenes={{'stamps_dir': '{stamps_root()}', 'cache_dir': 'cache'}}"]
+    run_snakemake(workspace, *args)
+    manifest = load_manifest(workspace / "results/scenes/videos/manifest.csv")
     scenes = manifest[manifest["clip_id"].str.fullmatch(r"scene_\d{4}")]
     assert len(scenes) == 9 and all(Path(p).is_file() for p in manifest["video_path"])
     assert len(manifest) > 9  # the tiny preset's probe clips (test split)
     for split in ("train", "val", "test"):
-        assert (tmp_path / f"results/scenes/annotations/{split}.json").is_file()
-    assert (tmp_path / "results/scenes/contact_sheet.png").stat().st_size > 10_000
-    again = subprocess.run(command + ["--dry-run"], capture_output=True, text=True, check=False)
+        assert (workspace / f"results/scenes/annotations/{split}.json").is_file()
+    assert (workspace / "results/scenes/contact_sheet.png").stat().st_size > 10_000
+    again = run_snakemake(workspace, "--dry-run", *args)
     assert "Nothing to be done" in again.stdout + again.stderr

@@ -8,11 +8,11 @@ import math
 import h5py
 import numpy as np
 import pytest
-from conftest import run_snakemake
 
 from msl_core.errors import ConfigError
 from msl_core.evaluation import EvalSettings, evaluate
 from msl_core.seeds import mean_over_seeds, run_folder, training_seeds
+from support.workspace import run_snakemake
 
 
 def test_null_seeds_train_with_the_global_seed():

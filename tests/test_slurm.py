@@ -17,9 +17,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from test_reruns import TARGET
 
-# pytest puts tests/ on sys.path (rootdir-relative "prepend" imports): share the workflow-copy helpers.
-from test_reruns import REPO, SNAKEMAKE, TARGET, copy_workflow
+from support.workspace import REPO, SNAKEMAKE, snakemake_workspace
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -139,11 +139,11 @@ def numbers(tree, prefix="") -> dict[str, float]:
 @pytest.fixture(scope="module")
 def runs(cluster, tmp_path_factory):
     """The tiny workflow once locally and once through Slurm with sharded ingestion, in two copies of the workflow."""
-    local = copy_workflow(tmp_path_factory.mktemp("local"))
+    local = snakemake_workspace(tmp_path_factory.mktemp("local"), copy=True)
     env = dict(cluster)
     env.pop("SLURM_CONF")
     run_workflow(local, env, "--cores", "2")
-    slurm = copy_workflow(tmp_path_factory.mktemp("slurm_run"))
+    slurm = snakemake_workspace(tmp_path_factory.mktemp("slurm_run"), copy=True)
     log = run_workflow(slurm, cluster, f"ingest={{shard_clips: {SHARDS}}}", *SLURM_PROFILE, "--verbose")
     print(f"test_slurm: Slurm run log: {slurm / 'snakemake.log'}")
     return local, slurm, log

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from scenes_support import stamps_root
 
 from msl_core.errors import BadInput
 from msl_core.teachers.categories import AUDIOSET7
@@ -17,6 +16,7 @@ from msl_core.teachers.efficientat import (
     tag_file,
 )
 from msl_core.teachers.ontology import top_level_matrix
+from support.stamps import stamps_root
 
 WEIGHTS = "weights/efficientat_mn04_as_mAP_432.pt"
 

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from scenes_support import write_catalogue
 from torchvision.models.detection import fasterrcnn_mobilenet_v3_large_fpn
 
 from msl_core.errors import BadInput, ConfigError
@@ -26,6 +25,7 @@ from msl_core.teachers.proposals import (
     top_k_nms,
     write_proposals,
 )
+from support.stamps import write_catalogue
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import make_video, tone
-from scenes_support import stamps_root
 from skimage import data
 
 from msl_core.errors import BadInput, ConfigError
@@ -24,6 +22,8 @@ from msl_core.teachers.pseudo_labels import (
     tag_labels,
     write_labels,
 )
+from support.media import make_video, tone
+from support.stamps import stamps_root
 
 
 def index_of(audio_paths: list[str], tags: list[str], visible: list[str]) -> pd.DataFrame:

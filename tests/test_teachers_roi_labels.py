@@ -7,7 +7,6 @@ import h5py
 import numpy as np
 import pytest
 import torch
-from scenes_support import stamps_root
 
 from msl_core.errors import BadInput
 from msl_core.models.mobilenet_v2 import convert_tflite
@@ -16,6 +15,7 @@ from msl_core.teachers.category_maps import image_map
 from msl_core.teachers.image_classifier import ImageClassifier
 from msl_core.teachers.proposals import write_proposals
 from msl_core.teachers.roi_labels import crop_boxes, roi_evidence, roi_labels
+from support.stamps import stamps_root
 
 
 def test_crops_follow_the_boxes():

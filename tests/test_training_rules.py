@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import h5py
 import pandas as pd
-from conftest import run_snakemake
 
 from msl_core.training.synthetic import write_synthetic_inputs
+from support.workspace import run_snakemake
 
 
 def test_tiny_preset_trains_both_stages_and_localizes(workspace):

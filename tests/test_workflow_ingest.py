@@ -6,7 +6,9 @@ import h5py
 import pandas as pd
 import pytest
 import yaml
-from conftest import make_video, run_snakemake, tone
+
+from support.media import make_video, tone
+from support.workspace import run_snakemake
 
 
 @pytest.fixture

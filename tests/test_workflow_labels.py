@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
-from conftest import make_video, run_snakemake
-from scenes_support import stamps_root
 
 from msl_core.media import decode_audio
+from support.media import make_video
+from support.stamps import stamps_root
+from support.workspace import run_snakemake
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """`snakemake --lint` has nothing to say, and a dry run plans every stage for the default target."""
 
-from conftest import run_snakemake
+from support.workspace import run_snakemake
 
 
 def test_lint_is_clean(workspace):
