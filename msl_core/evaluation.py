@@ -526,11 +526,41 @@ def run_evaluation(
         evaluation.seed = seed
         evaluation.seeds = seed_summary(evaluation, annotations, seed_maps)
     numbers = write_metrics(evaluation, metrics_json, ciou_txt, auc_txt)
-    if heatmaps is not None or per_class is not None:
-        from msl_core import plots  # matplotlib only when pictures are asked for
-
-        if heatmaps is not None:
-            plots.heatmap_grid(evaluation, heatmaps, read_frames(frames, evaluation.items) if frames else None)
-        if per_class is not None:
-            plots.per_class_chart(evaluation, per_class)
+    draw_pictures(evaluation, heatmaps, per_class, frames)
     return numbers
+
+
+def draw_pictures(evaluation: Evaluation, heatmaps: str | Path | None = None, per_class: str | Path | None = None,
+                  frames: str | Path | None = None, n_each: int = 2) -> None:
+    """The heatmap grid (best, median and worst items by the primary method's class-agnostic cIoU, on `frames`
+    when given) and the per-class chart: class-specific cIoU, or for Flickr class-agnostic cIoU by the top audio
+    category ("all items" when the maps carry no audio probabilities)."""
+    if heatmaps is None and per_class is None:
+        return
+    from msl_core import plots  # matplotlib only when pictures are asked for
+
+    protocol, class_specific = evaluation.settings.protocol, evaluation.settings.class_specific
+    if heatmaps is not None:
+        pictures = read_frames(frames, evaluation.items) if frames else {}
+        rows = []
+        for label, index in plots.select_items(evaluation.scores[evaluation.primary].agnostic, n_each):
+            item = evaluation.items[index]
+            maps = {m: (evaluation.method_map(m, index), evaluation.scores[m].agnostic[index])
+                    for m in evaluation.scores}
+            rows.append(plots.HeatmapRow(f"{label}: {item.key}", pictures.get(item.key),
+                                         ground_truth(item, protocol), item.boxes, maps))
+        title = f"{protocol}: ground truth and maps (rows ranked by {evaluation.primary} cIoU)"
+        plots.heatmap_grid(rows, title, heatmaps, label_boxes=class_specific, warnings=evaluation.warnings)
+    if per_class is not None:
+        tables = {}
+        for method in evaluation.scores:
+            summary = evaluation.summary(method)
+            if class_specific:
+                table = (summary.get("class_specific") or {}).get("per_class", {})
+            else:
+                table = summary.get("per_class") or {"all items": {"n": len(evaluation.items),
+                                                                   "mean_ciou": summary["mean_ciou"]}}
+            if table:
+                tables[method] = table
+        kind = "class-specific" if class_specific else "class-agnostic, by top audio category"
+        plots.per_class_chart(tables, f"{protocol}: per-class localisation ({kind})", per_class)

@@ -1,7 +1,11 @@
-"""Pictures of an evaluation: a heatmap grid of best/median/worst items and a per-class bar chart."""
+"""Pictures of evaluation numbers: a heatmap grid of chosen items, per-class and per-event bar charts.
+
+The plots receive plain data (maps, boxes, tables); what to draw is decided by `evaluation` and `events`.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -12,14 +16,23 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from msl_core import metrics
-from msl_core.evaluation import Evaluation, ground_truth
 
 BOX_COLOURS = plt.get_cmap("tab10").colors
 
 
-def select_items(evaluation: Evaluation, n_each: int = 2) -> list[tuple[str, int]]:
-    """(label, item index) of the best, median and worst items by the primary method's class-agnostic cIoU."""
-    scores = evaluation.scores[evaluation.primary].agnostic
+@dataclass
+class HeatmapRow:
+    """One item of the heatmap grid: its frame, ground truth and boxes, then each method's map and cIoU."""
+
+    title: str
+    frame: np.ndarray | None  # (256, 256, 3) uint8; None draws on grey
+    truth: np.ndarray  # (256, 256) in [0, 1]
+    boxes: dict[str, np.ndarray]  # category name -> (K, 4) [x, y, w, h] grid pixels
+    maps: dict[str, tuple[np.ndarray, float]]  # method -> (map, cIoU)
+
+
+def select_items(scores: np.ndarray, n_each: int = 2) -> list[tuple[str, int]]:
+    """(label, item index) of the best, median and worst items by `scores` (one cIoU per item)."""
     order = np.argsort(-scores, kind="stable")
     n = len(order)
     middle = max(0, n // 2 - n_each // 2)
@@ -33,68 +46,44 @@ def select_items(evaluation: Evaluation, n_each: int = 2) -> list[tuple[str, int
     return chosen
 
 
-def heatmap_grid(
-    evaluation: Evaluation, out: str | Path, frames: dict[str, np.ndarray] | None = None, n_each: int = 2
-) -> Path:
-    """Rows: best, median and worst items; columns: ground truth, then each method's map over the frame.
-
-    `frames` maps item keys to (256, 256, 3) uint8 images; items without a frame are drawn on grey.
-    """
-    frames = frames or {}
-    methods = list(evaluation.scores)
-    rows = select_items(evaluation, n_each)
+def heatmap_grid(rows: list[HeatmapRow], title: str, out: str | Path, label_boxes: bool = False,
+                 warnings: list[str] = ()) -> Path:
+    """Rows: items; columns: ground truth, then each method's map over the frame. `warnings` go under the grid."""
+    methods = list(rows[0].maps) if rows else []
     fig, axes = plt.subplots(len(rows), len(methods) + 1, figsize=(2.3 * (len(methods) + 1), 2.4 * len(rows)),
                              squeeze=False)
-    for r, (label, index) in enumerate(rows):
-        item = evaluation.items[index]
-        frame = frames.get(item.key, np.full((metrics.GRID, metrics.GRID, 3), 128, np.uint8))
-        gt = ground_truth(item, evaluation.settings.protocol)
-        _panel(axes[r, 0], frame, gt, item, f"{label}: {item.key}", cmap="Greens",
-               label_boxes=evaluation.settings.class_specific)
-        for c, method in enumerate(methods, start=1):
-            heat = evaluation.method_map(method, index)
-            value = evaluation.scores[method].agnostic[index]
-            _panel(axes[r, c], frame, heat / max(float(heat.max()), 1e-12), item, f"{method}  cIoU {value:.2f}")
-    fig.suptitle(
-        f"{evaluation.settings.protocol}: ground truth and maps (rows ranked by {evaluation.primary} cIoU)", fontsize=10
-    )
+    for r, row in enumerate(rows):
+        frame = row.frame if row.frame is not None else np.full((metrics.GRID, metrics.GRID, 3), 128, np.uint8)
+        _panel(axes[r, 0], frame, row.truth, row.boxes, row.title, cmap="Greens", label_boxes=label_boxes)
+        for c, (method, (heat, value)) in enumerate(row.maps.items(), start=1):
+            _panel(axes[r, c], frame, heat / max(float(heat.max()), 1e-12), row.boxes, f"{method}  cIoU {value:.2f}")
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    if evaluation.warnings:  # a result whose meaning changed says so on the picture too
-        fig.subplots_adjust(bottom=0.03 + 0.025 * len(evaluation.warnings))
-        fig.text(0.01, 0.005, "\n".join(f"warning: {w}" for w in evaluation.warnings), color="firebrick", fontsize=8,
+    if warnings:  # a result whose meaning changed says so on the picture too
+        fig.subplots_adjust(bottom=0.03 + 0.025 * len(warnings))
+        fig.text(0.01, 0.005, "\n".join(f"warning: {w}" for w in warnings), color="firebrick", fontsize=8,
                  va="bottom")
     return _save(fig, out)
 
 
-def _panel(ax, frame: np.ndarray, overlay: np.ndarray, item, title: str, cmap: str = "jet",
+def _panel(ax, frame: np.ndarray, overlay: np.ndarray, boxes: dict[str, np.ndarray], title: str, cmap: str = "jet",
            label_boxes: bool = False) -> None:
     ax.imshow(frame)
     ax.imshow(overlay, cmap=cmap, alpha=0.45, vmin=0.0, vmax=1.0)
-    for k, (name, boxes) in enumerate(sorted(item.boxes.items())):
-        for x, y, w, h in boxes:
+    for k, (name, category_boxes) in enumerate(sorted(boxes.items())):
+        for x, y, w, h in category_boxes:
             colour = BOX_COLOURS[k % len(BOX_COLOURS)]
             ax.add_patch(Rectangle((x, y), w, h, fill=False, lw=1.2, ec=colour))
-        if label_boxes and len(boxes):
-            x, y = boxes[0][:2]
+        if label_boxes and len(category_boxes):
+            x, y = category_boxes[0][:2]
             ax.text(x + 3, y + 3, name, color="white", fontsize=6, va="top",
                     bbox={"facecolor": colour, "alpha": 0.8, "pad": 1, "lw": 0})
     ax.set_title(title, fontsize=7)
     ax.set_axis_off()
 
 
-def per_class_chart(evaluation: Evaluation, out: str | Path) -> Path:
-    """Mean cIoU per class for each method: class-specific scores, or for Flickr class-agnostic scores grouped by the
-    arg-max audio category (a single "all items" bar when the maps carry no audio probabilities)."""
-    tables = {}
-    for method in evaluation.scores:
-        summary = evaluation.summary(method)
-        if evaluation.settings.class_specific:
-            per_class = (summary.get("class_specific") or {}).get("per_class", {})
-        else:
-            per_class = summary.get("per_class") or {"all items": {"n": len(evaluation.items),
-                                                                   "mean_ciou": summary["mean_ciou"]}}
-        if per_class:
-            tables[method] = per_class
+def per_class_chart(tables: dict[str, dict[str, dict]], title: str, out: str | Path) -> Path:
+    """Mean cIoU per class for each method; `tables` is method -> class -> {n, mean_ciou}."""
     classes = sorted({name for table in tables.values() for name in table})
     fig, ax = plt.subplots(figsize=(min(11.0, max(5.0, 0.22 * len(classes) * max(1, len(tables)) + 2)), 4.8))
     width = 0.8 / max(1, len(tables))
@@ -105,9 +94,8 @@ def per_class_chart(evaluation: Evaluation, out: str | Path) -> Path:
     counts = {name: max(t.get(name, {}).get("n", 0) for t in tables.values()) for name in classes}
     ax.set_xticks(x, [f"{name}\n(n={counts[name]})" for name in classes], rotation=30, ha="right", fontsize=8)
     ax.set_ylim(0, 1.15)  # headroom for the legend
-    kind = "class-specific" if evaluation.settings.class_specific else "class-agnostic, by top audio category"
     ax.set_ylabel("mean cIoU", fontsize=9)
-    ax.set_title(f"{evaluation.settings.protocol}: per-class localisation ({kind})", fontsize=9)
+    ax.set_title(title, fontsize=9)
     if tables:
         ax.legend(fontsize=7, ncol=min(4, len(tables)), loc="upper center")
     else:

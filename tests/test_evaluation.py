@@ -179,12 +179,13 @@ def test_pictures(tmp_path):
         h5["frames"] = np.random.default_rng(0).integers(0, 255, (2, 256, 256, 3), dtype=np.uint8)
         h5["clip_id"] = np.array(["clipA", "clipA"], dtype=h5py.string_dtype())
         h5["second"] = np.array([0, 1], dtype=np.int32)
-    grid = plots.heatmap_grid(result, tmp_path / "heatmaps.png", ev.read_frames(frames_h5, result.items))
-    bars = plots.per_class_chart(result, tmp_path / "per_class.png")
+    grid, bars = tmp_path / "heatmaps.png", tmp_path / "per_class.png"
+    ev.draw_pictures(result, grid, bars, frames_h5)
     for png in (grid, bars):
         with Image.open(png) as image:
             assert image.size[0] > 300 and image.size[1] > 200
-    assert [label for label, _ in plots.select_items(result, 1)] == ["best", "median", "worst"][: len(result.items)]
+    chosen = plots.select_items(result.scores[result.primary].agnostic, 1)
+    assert [label for label, _ in chosen] == ["best", "median", "worst"][: len(result.items)]
 
 
 def run_msl(*args: str) -> subprocess.CompletedProcess:
