@@ -1,4 +1,4 @@
-"""Raw dataset layouts → manifest CSV (method.md §1.3–1.5, §5), with the splits the datasets publish.
+"""Raw dataset layouts → manifest CSV (docs/method.md §1.3–1.5, §5), with the splits the datasets publish.
 
 Every adapter lists each clip its split files name, also when its media are missing (the row then points where
 the file was expected), so `missing_media` can name them at planning time instead of a silently smaller split.
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".avi", ".mov")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
-# AudioSet-instrument's 15 classes, in the order of its tag vectors (method.md §5.3).
+# AudioSet-instrument's 15 classes, in the order of its tag vectors (docs/method.md §5.3).
 AUDIOSET_INSTRUMENTS = ("Banjo", "Cello", "Drum", "Guitar", "Harp", "Harmonica", "Oboe", "Piano", "Saxophone",
                         "Trombone", "Trumpet", "Violin", "Flute", "Accordion", "Horn")
 AVE_SPLIT_FILES = {"train": "trainSet.txt", "val": "valSet.txt", "test": "testSet.txt"}

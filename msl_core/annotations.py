@@ -4,7 +4,7 @@ COCO written here (docs/architecture.md): `images` carry `clip_id` and `second` 
 `annotations` carry pixel boxes `[x, y, w, h]` in the image's `width`×`height`, and `info.missing` lists the split ids
 that the source annotations lack, so the evaluation can report them instead of silently scoring a smaller set.
 
-Converters (method.md §5):
+Converters (docs/method.md §5):
 - SoundNet-Flickr, reference `gtdata.pkl` + `gtest.txt` (§5.1): 1-based `xmin, ymin, xmax, ymax` on 256×256 images.
 - SoundNet-Flickr, the per-item XML files distributed with the test set (several annotators' boxes per image).
 - AudioSet-instrument, reference `normav.json` + the `{video_id: tags}` pickle (§5.3).

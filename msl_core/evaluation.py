@@ -1,6 +1,6 @@
 """Evaluation protocols: match predicted maps to COCO ground truth, score every method, write the numbers.
 
-Protocols (method.md §5, docs/architecture.md):
+Protocols (docs/method.md §5, docs/architecture.md):
 - `flickr`: every annotated image; consensus ground truth (§5.2); class-agnostic cIoU only.
 - `audioset-instrument`: frames with exactly two annotated classes (§5.4); class-agnostic cIoU against the union of
   the boxes and class-specific cIoU (each class's boxes vs that class's map, averaged over the two classes).
@@ -141,7 +141,7 @@ class Evaluation:
     def by_sources(self, method: str) -> dict:
         """The scores split by the number of sounding objects of an item ("1", "2", ...): whether simultaneous
         sources are separated. Each split also gives the reference's two-source rule (map binarised at
-        REFERENCE_TWO_SOURCE · max, method.md §5.4) beside the protocol's own threshold."""
+        REFERENCE_TWO_SOURCE · max, docs/method.md §5.4) beside the protocol's own threshold."""
         reference = replace(self.settings, threshold=REFERENCE_TWO_SOURCE)
         out = {}
         for n in sorted({len(item.all_boxes()) for item in self.items}):

@@ -245,11 +245,11 @@ def write_logmels(audio: str | Path, out: str | Path, params: LogMelParams | Eff
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Whole-file test audio (the reference's Flickr test loader, method.md §1.1, §5.1)
+# Whole-file test audio (the reference's Flickr test loader, docs/method.md §1.1, §5.1)
 
 
 def whole_file_logmel(row: pd.Series, params: LogMelParams | EfficientATParams) -> np.ndarray:
-    """(T, n_mels) log-mel of a row's whole recording, peak-normalised (method.md §1.1)."""
+    """(T, n_mels) log-mel of a row's whole recording, peak-normalised (docs/method.md §1.1)."""
     path = row["video_path"] or row["audio_path"]
     wave = media.decode_audio(path, params.sample_rate)
     if wave.size == 0:

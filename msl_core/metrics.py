@@ -1,6 +1,6 @@
 """Localisation metrics: box rasterisation, consensus ground truth, cIoU, success rate and AUC.
 
-Definitions follow method.md §5.2 (SoundNet-Flickr) and §5.4 (AudioSet-instrument). Everything is vectorised over
+Definitions follow docs/method.md §5.2 (SoundNet-Flickr) and §5.4 (AudioSet-instrument). Everything is vectorised over
 items and pixels (NumPy); no per-pixel Python loops.
 
 Boxes are COCO `[x, y, w, h]` already scaled to the evaluation grid (256×256). One rasteriser covers both reference

@@ -1,4 +1,4 @@
-"""The log-mel front end of the reference (method.md §1.1): librosa mel power spectrogram, natural log, (T, F)."""
+"""The log-mel front end of the reference (docs/method.md §1.1): librosa mel power spectrogram, natural log, (T, F)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""Dataset splits from the dataset's own files (method.md §5): id lists, the seeded validation carve, counts.
+"""Dataset splits from the dataset's own files (docs/method.md §5): id lists, the seeded validation carve, counts.
 
 Test rows come only from the dataset's published test list, so test items are never trained on; the validation
 split is a seeded fraction of the remaining training clips (the reference's Flickr validation overlapped its
-training rows, method.md §6.7).
+training rows, docs/method.md §6.7).
 """
 
 from __future__ import annotations

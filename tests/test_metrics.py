@@ -1,4 +1,4 @@
-"""Metrics against the numbers of method.md §7 and the §5.2/§5.4 definitions."""
+"""Metrics against the numbers of docs/method.md §7 and the §5.2/§5.4 definitions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Backbones: feature-map shapes (method.md §1.6, §7.3), ImageNet loading, frozen stages and frozen folded BN."""
+"""Backbones: feature-map shapes (docs/method.md §1.6, §7.3), ImageNet loading, frozen stages and frozen folded BN."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Losses on tiny hand-computed inputs (method.md §3.1)."""
+"""Losses on tiny hand-computed inputs (docs/method.md §3.1)."""
 
 from __future__ import annotations
 

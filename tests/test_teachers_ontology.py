@@ -43,7 +43,7 @@ def test_every_class_mapped_and_reference_counts(generated):
     matrix = top_level_matrix(generated)
     assert matrix.shape == (7, 527)
     assert (matrix.sum(axis=0) >= 1).all()
-    # method.md §2.2: cluster_a row sums; 27 classes in two categories and 2 in three.
+    # docs/method.md §2.2: cluster_a row sums; 27 classes in two categories and 2 in three.
     assert matrix.sum(axis=1).tolist() == [72, 55, 65, 176, 150, 18, 22]
     per_class = matrix.sum(axis=0)
     assert (per_class == 2).sum() == 27 and (per_class == 3).sum() == 2
@@ -52,7 +52,7 @@ def test_every_class_mapped_and_reference_counts(generated):
 def test_reference_alphabetical_order(generated):
     order = reference_order(list(generated["display_name"]))
     names = generated["display_name"].to_numpy()[order]
-    # category-maps.md: encoder.pth indices
+    # docs/method.md §2.2: the tagger's alphabetical class order (encoder.pth indices)
     assert names[0] == "A capella" and names[2] == "Accordion" and names[526] == "Zither"
     assert names[491] == "Violin, fiddle" and names[186] == "Fire engine, fire truck (siren)"
 

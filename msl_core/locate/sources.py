@@ -3,7 +3,7 @@
 For window j and category c with audio probability σ(z^a_c) above the threshold:
   peak (x, y)  the arg-max of the category's map S_c, stretched to the input picture (the model saw it whole);
   box          the bounding box of the region around the peak where S_c ≥ 0.5·max S_c (the evaluation's
-               binarisation of a max-normalised map, method.md §5);
+               binarisation of a max-normalised map, docs/method.md §5);
   score_raw    max S_c, the cosine similarity of the sound's and the best position's embeddings, in [0, 1];
   score_norm   max S_c divided by the largest peak over all categories in the window (relative strength);
   on_screen    score_raw ≥ the model's on-screen threshold (`training.on_screen`); null when it has none.

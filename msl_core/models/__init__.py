@@ -1,4 +1,4 @@
-"""Backbones, the coarse-to-fine model, its losses and localisation (method.md §3.1)."""
+"""Backbones, the coarse-to-fine model, its losses and localisation (docs/method.md §3.1)."""
 
 from msl_core.models.coarse_to_fine import CoarseToFine, ModelConfig, build_model
 from msl_core.models.localization import (

@@ -19,13 +19,13 @@ from msl_core.weights import load_state_dict_file, load_strict
 log = logging.getLogger(__name__)
 
 VISION_BACKBONES = ("resnet18", "mobilenet_v2")
-# torchvision's ImageNet input normalisation (method.md §1.2); the converted MobileNetV2 has its own (INPUT_MEAN).
+# torchvision's ImageNet input normalisation (docs/method.md §1.2); the converted MobileNetV2 has its own (INPUT_MEAN).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class ResNetBackbone(nn.Module):
-    """torchvision ResNet-18 trunk up to layer4, with layer4 at stride 1 (method.md §3.1, §1.6).
+    """torchvision ResNet-18 trunk up to layer4, with layer4 at stride 1 (docs/method.md §3.1, §1.6).
 
     Input: vision (N, 3, 256, 256) → (N, 512, 16, 16); audio (N, 1, T, 64) → (N, 512, ⌈T/16⌉, 4)
     (251 → 16, 51 → 4). No avgpool/fc: pooling belongs to the heads.
@@ -132,7 +132,7 @@ def build_vision_backbone(name: str, weights: str | Path | None, *, warn_random:
 
 class EfficientATBackbone(KeepsBatchNormStatistics):
     """The AudioSet-pretrained EfficientAT MobileNetV3 trunk (`teachers.efficientat`) as the audio backbone — the
-    reference's original version also started its audio network from its AudioSet tagger (method.md §3.2).
+    reference's original version also started its audio network from its AudioSet tagger (docs/method.md §3.2).
 
     Input: its own front end's log-mel, time first like every msl audio input, (N, 1, T, 128) → (N, D, ⌈T/16⌉, 8).
     The last stride-2 block runs at stride 1 (as the reference's ResNet layer4) for a finer class map. Batch-norm
@@ -140,7 +140,7 @@ class EfficientATBackbone(KeepsBatchNormStatistics):
     """
 
     # Fine-tuned at a tenth of the learning rate, as the reference's original version trained its pretrained
-    # backbones at 1e-4 against 1e-3 for the new heads (method.md §4); at the full rate SGD blows the trunk up.
+    # backbones at 1e-4 against 1e-3 for the new heads (docs/method.md §4); at the full rate SGD blows the trunk up.
     lr_scale = 0.1
 
     def __init__(self, features: nn.Sequential) -> None:

@@ -1,4 +1,5 @@
-"""The coarse-to-fine model (method.md §3.1): stage-1 classification + correspondence, stage-2 class-aware alignment.
+"""The coarse-to-fine model (docs/method.md §3.1): stage-1 classification + correspondence, stage-2 class-aware
+alignment.
 
 Stage 1 (`MTask` in the reference): GAP features → bias-free 1×1 class heads (C logits per modality) and an
 audio-visual correspondence (AVC) head scoring all N² (audio i, image j) pairs of a batch.
@@ -81,7 +82,7 @@ class CorrespondenceHead(nn.Module):
 
 
 def class_aware_pool(features: Tensor, cam: Tensor) -> Tensor:
-    """Pool features with each category's activation map (method.md §3.1, stage 2).
+    """Pool features with each category's activation map (docs/method.md §3.1, stage 2).
 
     features (N, D, H, W), cam (N, C, H, W) ≥ 0 → (N, C, D) = Σ_p A_c(p)·F(p) / (Σ_p A_c(p) + 1e-10).
     The reference's extra 1/P factor is dropped: the projector is bias-free and ReLU is positively

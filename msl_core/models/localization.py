@@ -1,4 +1,4 @@
-"""Localisation maps (method.md §3.1 `Location`): the one function that evaluation and inference both call.
+"""Localisation maps (docs/method.md §3.1 `Location`): the one function that evaluation and inference both call.
 
 Stage 2: S_c(p) = ReLU(⟨e^a_c, e^v(p)⟩) between the audio embedding of category c and the projected visual
 feature at each position. CAM baseline: the stage-1 visual class activation maps ReLU(W_v,c · F^v).
@@ -24,12 +24,13 @@ GATES = ("none", "cam")
 class LocalizationConfig:
     class_threshold: float = 0.3
     # The reference applies σ twice at test time (σ(σ(z)) ∈ (0.5, 0.731): every category is always kept);
-    # true reproduces that bug for comparison with its published numbers (method.md §6.2).
+    # true reproduces that bug for comparison with its published numbers (docs/method.md §6.2).
     reference_double_sigmoid: bool = False
     map_size: int = 16
     # msl extension: `cam` multiplies each category's alignment map by that category's own max-normalised visual
     # CAM (the model's stage-2 visual head), so a category's map keeps only where its object is seen. The original
-    # AudioSet version multiplies by the strongest CAM of any category (method.md §3.3); `none` is the simplified one.
+    # AudioSet version multiplies by the strongest CAM of any category (docs/method.md §3.3); `none` is the simplified
+    # one.
     gate: str = "none"
 
     def __post_init__(self) -> None:

@@ -1,4 +1,4 @@
-"""Losses of the two stages (method.md §3.1): soft-label BCE, balanced AVC, filtered contrastive distance."""
+"""Losses of the two stages (docs/method.md §3.1): soft-label BCE, balanced AVC, filtered contrastive distance."""
 
 from __future__ import annotations
 

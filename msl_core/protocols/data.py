@@ -5,7 +5,7 @@ COCO fields beyond the canonical ones (docs/architecture.md):
 - `images[].negative`: `silence`, `noise` or `offscreen` — the frame with audio that has no visible source; no boxes.
 - `images[].group`: items sharing one frame, each with one sounding object's audio and box (IS3 interactive sets).
 - `images[].silent_objects`: visible objects that make no sound (the demo's; DSOL's NSA scores their class maps).
-- `info.ground_truth`: `consensus` for Flickr's several annotators (a pixel is 1 where two boxes agree, method.md
+- `info.ground_truth`: `consensus` for Flickr's several annotators (a pixel is 1 where two boxes agree, docs/method.md
   §5.2); anything else is the binary union of the boxes.
 - `info.source_corners`: `one-based` for Flickr, whose COCO boxes start at xmin − 1: LVS-style code scales the
   1-based corners themselves (`int(224·xmin/256)` … `int(224·xmax/256)`), so the protocols shift them back by one.

@@ -67,7 +67,7 @@ class Protocol:
 
 def positive_cious(source: MapSource, method: str, rows: list[int],
                    binarise: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """Class-agnostic cIoU (method.md §5.2) of the items `rows`."""
+    """Class-agnostic cIoU (docs/method.md §5.2) of the items `rows`."""
     out = np.empty(len(rows))
     done = 0
     for chunk in chunks(rows):

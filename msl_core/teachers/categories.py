@@ -1,8 +1,8 @@
-"""Category vocabularies of a dataset and the mapping of its tags onto them (method.md §2.1).
+"""Category vocabularies of a dataset and the mapping of its tags onto them (docs/method.md §2.1).
 
 `datasets.<ds>.categories` picks one of three vocabularies:
 - `classes`: the scene classes, in the order of their first row in `msl_core/data/scene_classes.csv`;
-- `audioset7`: the 7 AudioSet top-level categories, in the reference's index order (method.md §2.1);
+- `audioset7`: the 7 AudioSet top-level categories, in the reference's index order (docs/method.md §2.1);
 - `tags`: the dataset's own tag vocabulary (sorted unique tags of the index).
 """
 

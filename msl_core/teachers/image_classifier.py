@@ -2,8 +2,8 @@
 
 `mobilenet_v2` (default) runs the converted tflite MobileNetV2 (`results/weights/mobilenet_v2_imagenet.pt`), whose
 background logit is dropped; `resnet18`/`resnet50` run torchvision's models from a user's ImageNet state dict (the
-reference used ResNet-50, method.md §2.4). Each frame is centre-cropped to 87.5 % (224 of 256) — the evaluation crop
-both model families were published with — and normalised the way each was trained.
+reference used ResNet-50, docs/method.md §2.4). Each frame is centre-cropped to 87.5 % (224 of 256) — the evaluation
+crop both model families were published with — and normalised the way each was trained.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Class-agnostic box proposals per frame: the reference's 8 RoIs (method.md §1.4), from a COCO detector.
+"""Class-agnostic box proposals per frame: the reference's 8 RoIs (docs/method.md §1.4), from a COCO detector.
 
 Backends:
 - `yolo-fastest`: YOLO-Fastest 1.1 XL (darknet cfg + weights) through OpenCV's DNN module at 320x320;

@@ -1,4 +1,4 @@
-"""Pseudo labels per index row: audio and visual category vectors in [0, 1] (method.md §2.4), written to labels.h5.
+"""Pseudo labels per index row: audio and visual category vectors in [0, 1] (docs/method.md §2.4), written to labels.h5.
 
 Sources (`labels.audio_source`, `labels.visual_source`, overridable per dataset):
 - `tags`: the dataset's own per-second tags (audio: sounding tags; visual: every visible object when known, else the

@@ -1,4 +1,4 @@
-"""ROI pseudo labels (method.md §2.5, §3.2): the image teacher classifies each proposal crop, not the whole frame.
+"""ROI pseudo labels (docs/method.md §2.5, §3.2): the image teacher classifies each proposal crop, not the whole frame.
 
 A frame holds several objects; a whole-frame classifier spreads its probability over them and over the background,
 so the smaller objects never reach a label. The reference's original version classifies each of its 8 proposals

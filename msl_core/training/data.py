@@ -196,7 +196,7 @@ class EpochBatchSampler(Sampler[list[int]]):
     """Shuffled batches of the given rows, reshuffled per epoch from (seed, epoch) (`set_epoch`).
 
     With `clips`, a batch never holds two rows of one clip: both losses treat every off-diagonal pair of a batch
-    as a non-match (method.md §3.1), which two seconds of the same clip are not (AVE-style 1-s windows).
+    as a non-match (docs/method.md §3.1), which two seconds of the same clip are not (AVE-style 1-s windows).
     A batch of one row is dropped: the correspondence loss needs a negative pair.
     """
 

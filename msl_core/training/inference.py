@@ -27,7 +27,7 @@ def write_maps(frames: str | Path, logmel: str | Path, index: str | Path, stage1
     """Write maps for the rows of `split` to `out` (see the module doc); returns the number of rows M.
 
     With `whole_file_audio` (logmel_test.h5), each row hears its whole peak-normalised recording, as the
-    reference's Flickr test (method.md §5.1), instead of its training window; rows then go one by one (their
+    reference's Flickr test (docs/method.md §5.1), instead of its training window; rows then go one by one (their
     lengths differ)."""
     device = device or torch.device("cpu")
     frames, logmel, index, out = Path(frames), Path(logmel), Path(index), Path(out)

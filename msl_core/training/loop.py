@@ -1,6 +1,6 @@
 """The training loop shared by both stages (rules `train_stage1`, `train_stage2`).
 
-SGD with the reference hyper-parameters (method.md §4); stage 2 starts from the stage-1 weights with fresh
+SGD with the reference hyper-parameters (docs/method.md §4); stage 2 starts from the stage-1 weights with fresh
 projectors. Every epoch ends with a resumable checkpoint; the final model, a per-epoch metrics CSV and a
 loss-curve PNG are the rule's outputs. On CUDA: bf16 autocast and channels-last; everywhere: seeded.
 """
@@ -138,7 +138,7 @@ def make_optimizer(model: CoarseToFine, cfg: TrainConfig) -> torch.optim.SGD:
 
 
 def augment(frames: Tensor, flips: Tensor) -> Tensor:
-    """Horizontal flip of the frames selected by `flips` (N,) bool (method.md §1.2; audio is not augmented)."""
+    """Horizontal flip of the frames selected by `flips` (N,) bool (docs/method.md §1.2; audio is not augmented)."""
     return torch.where(flips.to(frames.device)[:, None, None, None], frames.flip(-1), frames)
 
 

@@ -1,6 +1,6 @@
 """The on-screen threshold of a stage-2 model: how high a raw map peak must be to trust that the source is visible.
 
-A category's raw peak score is the largest value of its ReLU cosine map S_c (method.md §3.1) before any
+A category's raw peak score is the largest value of its ReLU cosine map S_c (docs/method.md §3.1) before any
 normalisation. On frames where category c is *not* visible (visual label < 0.5) every peak of S_c is a false
 source, so the `quantile` of those peaks over the held-out split (val; train when there is none) is the score a
 sound without a visible source rarely reaches: at 0.95, about 5 % of off-screen sounds are still called on screen.

@@ -1,4 +1,4 @@
-# Pseudo labels, teachers and proposals (docs/architecture.md; method.md §2).
+# Pseudo labels, teachers and proposals (docs/architecture.md; docs/method.md §2).
 # results/weights/mobilenet_v2_imagenet.pt is shared by every dataset: the training rules take it as input.
 
 

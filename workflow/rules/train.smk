@@ -1,4 +1,4 @@
-# Training (method.md §3.1, §4) and localisation: train_stage1 → train_stage2 → localize.
+# Training (docs/method.md §3.1, §4) and localisation: train_stage1 → train_stage2 → localize.
 # Hyper-parameters travel in params (a change reruns the stage); device and workers are read from config in the
 # script (throughput only). The resumable checkpoint.pt lies beside the outputs and is deliberately not one.
 
