@@ -10,12 +10,17 @@ import pandas as pd
 import pytest
 import torch
 
-from msl_core.errors import BadInput
-from msl_core.models import ModelConfig
+from msl_core import evaluation as ev
+from msl_core import metrics
+from msl_core.errors import BadInput, ConfigError
+from msl_core.models import LocalizationConfig, ModelConfig
 from msl_core.training.data import open_training_data
+from msl_core.training.inference import write_maps
 from msl_core.training.loop import RunOptions, StageOutputs, TrainConfig, TrainingDiverged, train_stage
 from msl_core.training.model_file import load_model
 from msl_core.training.synthetic import write_synthetic_inputs
+from msl_core.training.validation import open_val_split
+from support.coco import split_boxes
 
 
 class Killed(Exception):
@@ -127,17 +132,56 @@ def test_pretrained_audio_backbone_trains_both_stages(tmp_path, small_threads, a
     assert out["audio_embed"].shape == (2, 3, 8)
 
 
-def test_val_loss_selects_the_epoch_that_becomes_the_model(tmp_path, small_threads):
+def _with_val(tmp_path):
+    """18 synthetic rows, one in three (each from another clip) in the val split."""
     files = write_synthetic_inputs(tmp_path / "data", n=18, size=32, num_classes=3, splits=("train", "val", "train"))
-    data, val = open_training_data(files), open_training_data(files, split="val")
-    model_cfg = ModelConfig(num_classes=3, embed_dim=8, hidden_dim=16, categories=data.categories)
-    cfg = TrainConfig(stage=1, epochs=3, lr=0.5, batch_size=4, seed=3, select_epoch="val_loss")  # lr: losses move
+    data = open_training_data(files)
+    return files, data, ModelConfig(num_classes=3, embed_dim=8, hidden_dim=16, categories=data.categories)
+
+
+def test_best_val_keeps_the_epoch_with_the_lowest_val_loss(tmp_path, small_threads):
+    files, data, model_cfg = _with_val(tmp_path)
+    cfg = TrainConfig(stage=1, epochs=3, lr=0.5, batch_size=4, seed=3, select="best_val")  # lr: losses move
     out = StageOutputs.in_dir(tmp_path / "s1")
-    history = train_stage(data, model_cfg, cfg, out, RunOptions(progress=False), val=val)
+    history = train_stage(data, model_cfg, cfg, out, RunOptions(progress=False), val=open_val_split(files))
     losses = [h["val_loss"] for h in history]
     chosen = int(np.argmin(losses)) + 1
-    assert torch.load(out.model, weights_only=True)["epochs"] == chosen
+    saved = torch.load(out.model, weights_only=True)
+    assert saved["epochs"] == chosen and saved["metrics"]["val_loss"] == pytest.approx(losses[chosen - 1])
     assert "val_loss" in pd.read_csv(out.metrics) and not (tmp_path / "s1" / "best.pt").exists()
-    with pytest.raises(Exception, match="select_epoch"):
-        train_stage(data, model_cfg, dataclasses.replace(cfg, select_epoch="last"), out, RunOptions(progress=False),
-                    val=val)
+    with pytest.raises(ConfigError, match="train.select"):
+        train_stage(data, model_cfg, cfg, StageOutputs.in_dir(tmp_path / "none"), RunOptions(progress=False))
+
+
+def test_val_is_reported_every_epoch_and_leaves_the_last_epoch_model_as_it_was(tmp_path, small_threads):
+    files, data, model_cfg = _with_val(tmp_path)
+    cfg = TrainConfig(stage=1, epochs=1, lr=0.5, batch_size=4, seed=3)
+    alone, watched = StageOutputs.in_dir(tmp_path / "alone"), StageOutputs.in_dir(tmp_path / "watched")
+    plain = train_stage(data, model_cfg, cfg, alone, RunOptions(progress=False))
+    with_val = train_stage(data, model_cfg, cfg, watched, RunOptions(progress=False), val=open_val_split(files))
+    assert [h["loss"] for h in plain] == [h["loss"] for h in with_val]
+    a, b = (torch.load(o.model, weights_only=True)["state_dict"] for o in (alone, watched))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert "val_loss" not in plain[0] and list(pd.read_csv(watched.metrics)["val_loss"]) == pytest.approx(
+        [h["val_loss"] for h in with_val])
+    assert "val_success" not in with_val[0]  # no boxes given
+
+
+def test_val_success_is_the_evaluations_success_rate_on_the_val_frames(tmp_path, small_threads):
+    files, data, model_cfg = _with_val(tmp_path)
+    coco = split_boxes(files.index, "val", tmp_path / "val.json")
+    val_rows = pd.read_csv(files.index).query("split == 'val'")
+    val = open_val_split(files, coco)
+    assert sorted(val.truth) == list(val_rows["row"])
+    out1, out2 = StageOutputs.in_dir(tmp_path / "s1"), StageOutputs.in_dir(tmp_path / "s2")
+    cfg = TrainConfig(stage=1, epochs=1, lr=0.5, batch_size=4, seed=3)
+    train_stage(data, model_cfg, cfg, out1, RunOptions(progress=False), val=val)
+    cfg2 = dataclasses.replace(cfg, stage=2, lr=0.05)
+    history = train_stage(data, model_cfg, cfg2, out2, RunOptions(progress=False), stage1_model=out1.model, val=val)
+    # the same frames through the workflow's own path: maps.h5 of the val split, scored by the evaluation
+    maps = tmp_path / "maps.h5"
+    write_maps(files.frames, files.logmel, files.index, out1.model, out2.model, maps, LocalizationConfig(),
+               split="val", progress=False)
+    scored = ev.evaluate(coco, ev.EvalSettings("multi-source"), maps)
+    assert history[-1]["val_success"] == metrics.success_rate(scored.scores["stage2"].agnostic)
+    assert 0.0 <= history[-1]["val_success"] <= 1.0 and "val_success" in pd.read_csv(out2.metrics)

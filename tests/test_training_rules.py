@@ -6,20 +6,23 @@ import h5py
 import pandas as pd
 
 from msl_core.training.synthetic import write_synthetic_inputs
+from support.coco import split_boxes
 from support.workspace import run_snakemake
 
 
 def test_tiny_preset_trains_both_stages_and_localizes(workspace):
     # Upstream rules (ingest, pseudo labels) are not allowed to run: their outputs are written here.
-    write_synthetic_inputs(workspace / "results" / "scenes", n=12, size=64, num_classes=3)
+    res = workspace / "results" / "scenes"
+    files = write_synthetic_inputs(res, n=12, size=64, num_classes=3, splits=("train", "val", "test"))
+    split_boxes(files.index, "val", res / "annotations" / "val.json", size=64)  # the scenes' val boxes
     rules = ["train_stage1", "train_stage2", "convert_mobilenet", "localize"]
     run_snakemake(workspace, "--config", "preset=tiny", "--allowed-rules", *rules, "--",
                   "results/scenes/maps.h5")
-    res = workspace / "results" / "scenes"
     for stage in ("stage1", "stage2"):
         assert (res / stage / "model.pt").is_file() and (res / stage / "checkpoint.pt").is_file()
         metrics = pd.read_csv(res / stage / "metrics.csv")
         assert len(metrics) == 1  # tiny preset: one epoch per stage
+        assert {"val_loss", "val_success"} <= set(metrics)  # the val split, scored every epoch
     assert "align" in pd.read_csv(res / "stage2" / "metrics.csv")
     assert "stage 2 epoch 1/1" in (res / "logs" / "train_stage2.log").read_text()
     with h5py.File(res / "maps.h5") as f:

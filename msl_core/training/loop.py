@@ -35,8 +35,11 @@ from msl_core.training.curves import plot_losses
 from msl_core.training.data import TrainingData, epoch_generator, make_loader
 from msl_core.training.model_file import inference_spec, read_model_file, save_model, write_model_card
 from msl_core.training.on_screen import on_screen_threshold
+from msl_core.training.validation import ValSplit, validate
 
 log = logging.getLogger(__name__)
+
+SELECT = ("last", "best_val")
 
 
 class TrainingDiverged(MslError):
@@ -59,9 +62,9 @@ class TrainConfig:
     pairs: str = "instance"  # alignment negatives: every other pair (reference) or other categories only
     flip_prob: float = 0.5
     seed: int = 0
-    # Which epoch becomes model.pt: `last` (the reference keeps every epoch and uses the last) or `val_loss`, the
-    # epoch with the lowest loss on the val split (the same loss, on rows never trained on).
-    select_epoch: str = "last"
+    # Which epoch becomes model.pt: `last` (the reference keeps every epoch and uses the last) or `best_val`, the
+    # epoch with the lowest val loss (the same loss, on rows never trained on; validation.py).
+    select: str = "last"
 
     def __post_init__(self) -> None:
         if self.stage not in (1, 2):
@@ -70,8 +73,8 @@ class TrainConfig:
             raise ConfigError(f"train.stage{self.stage}.epochs", f"must be ≥ 1, got {self.epochs}")
         if self.batch_size < 2:
             raise ConfigError("train.batch_size", "must be ≥ 2 (the correspondence loss needs negative pairs)")
-        if self.select_epoch not in ("last", "val_loss"):
-            raise ConfigError("train.select_epoch", f"'{self.select_epoch}' is not one of last, val_loss")
+        if self.select not in SELECT:
+            raise ConfigError("train.select", f"'{self.select}' is not one of {', '.join(SELECT)}")
         if self.pairs not in PAIRS:
             raise ConfigError("train.stage2.pairs", f"'{self.pairs}' is not one of {', '.join(PAIRS)}")
 
@@ -181,26 +184,6 @@ def train_one_epoch(model: CoarseToFine, loader, optimizer: torch.optim.Optimize
     return means
 
 
-@torch.no_grad()
-def validation_loss(model: CoarseToFine, loader, cfg: TrainConfig, opts: RunOptions) -> dict[str, float]:
-    """Mean loss terms on the val rows: fixed batches, no flips, eval mode (the same loss as training)."""
-    model.eval()
-    loader.sampler.set_epoch(0)
-    device, sums, samples = opts.device, {}, 0
-    for batch in loader:
-        n = batch["frames"].shape[0]
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            out = model(model.prepare_frames(batch["frames"].to(device)), batch["logmel"].to(device),
-                        stage=cfg.stage, positions=cfg.background_weight > 0)
-        terms = stage_losses(out, batch["audio"].to(device), batch["visual"].to(device), cfg.stage, **cfg.loss_options)
-        for k, v in terms.items():
-            sums[f"val_{k}"] = sums.get(f"val_{k}", 0.0) + v.item() * n
-        samples += n
-    if samples == 0:
-        raise MslError(f"stage {cfg.stage}: no val batch (fewer than 2 val rows); set train.select_epoch: last")
-    return {k: v / samples for k, v in sums.items()}
-
-
 def save_weights(path: Path, model: CoarseToFine, epoch: int) -> None:
     """The selected epoch's weights (tensors only), kept beside the checkpoint until the stage ends."""
     atomic_save({"state_dict": model.state_dict(), "epoch": epoch}, path)
@@ -231,16 +214,17 @@ def run_hash(model_cfg: ModelConfig, cfg: TrainConfig, data: TrainingData, visio
 def train_stage(data: TrainingData, model_cfg: ModelConfig, cfg: TrainConfig, outputs: StageOutputs,
                 opts: RunOptions = RunOptions(), *, vision_weights: str | None = None,
                 stage1_model: str | Path | None = None, on_batch: BatchHook | None = None,
-                audio_weights: str | None = None, val: TrainingData | None = None,
+                audio_weights: str | None = None, val: ValSplit | None = None,
                 dataset: str | None = None) -> list[dict]:
     """Train one stage to `outputs`, resuming from `outputs.checkpoint` when it matches this run.
 
-    With `val` (the val split's rows; `select_epoch: val_loss`), every epoch is also scored on it and the epoch
-    with the lowest val loss becomes the model. `dataset` names the training data in the model file (default: the
-    folder of frames.h5, results/<dataset>/). Returns the per-epoch history (the rows of metrics.csv).
+    With `val` (the val split, `validation.open_val_split`), every epoch is also scored on it (`val_loss`, and
+    `val_success` where it has boxes); with `select: best_val` the epoch with the lowest val loss becomes the model.
+    `dataset` names the training data in the model file (default: the folder of frames.h5, results/<dataset>/).
+    Returns the per-epoch history (the rows of metrics.csv).
     """
-    if (val is not None) != (cfg.select_epoch == "val_loss"):
-        raise ConfigError("train.select_epoch", "val_loss needs the val rows, and only it uses them")
+    if cfg.select == "best_val" and val is None:
+        raise ConfigError("train.select", f"best_val needs val rows; {data.files.index} has none")
     if model_cfg.num_classes != data.num_classes:
         raise BadInput(data.files.labels, f"has {data.num_classes} categories, the model {model_cfg.num_classes}")
     chash = run_hash(model_cfg, cfg, data, vision_weights, stage1_model, audio_weights)
@@ -260,18 +244,21 @@ def train_stage(data: TrainingData, model_cfg: ModelConfig, cfg: TrainConfig, ou
     loader = make_loader(data, cfg.batch_size, cfg.seed, opts.workers, pin_memory=opts.device.type == "cuda")
     log.info("stage %d: %d training rows, %d batches/epoch, device %s, epochs %d..%d",
              cfg.stage, len(data.rows), len(loader), opts.device, start + 1, cfg.epochs)
-    val_loader = make_loader(val, cfg.batch_size, cfg.seed, 0, pin_memory=False) if val is not None else None
     best = outputs.checkpoint.with_name("best.pt")  # the selected epoch's model, kept across a resume
     for epoch in range(start, cfg.epochs):
         means = train_one_epoch(model, loader, optimizer, cfg, epoch, opts, on_batch)
-        if val_loader is not None:
-            means |= validation_loss(model, val_loader, cfg, opts)
+        if val is not None:
+            means |= validate(model, val, cfg.stage, cfg.batch_size, cfg.seed, cfg.loss_options, opts.device)
+        if cfg.select == "best_val":
+            if "val_loss" not in means:
+                raise ConfigError("train.select", f"best_val needs a val batch (2 val rows); {data.files.index} "
+                                                  f"has {len(val.data.rows)}")
             if means["val_loss"] <= min(h["val_loss"] for h in [*history, means]):
                 save_weights(best, model, epoch + 1)
         history.append({"epoch": epoch + 1, **means})
         save_checkpoint(outputs.checkpoint, model, optimizer, epoch + 1, history, chash)
         log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k} {v:.4f}" for k, v in means.items()))
-    if val_loader is not None:
+    if cfg.select == "best_val":
         chosen = min(history, key=lambda h: h["val_loss"])["epoch"]
         log.info("stage %d: epoch %d has the lowest val loss; it becomes %s", cfg.stage, chosen, outputs.model)
         model.load_state_dict(torch.load(best, map_location=opts.device, weights_only=True)["state_dict"])
@@ -279,7 +266,7 @@ def train_stage(data: TrainingData, model_cfg: ModelConfig, cfg: TrainConfig, ou
         cfg = replace(cfg, epochs=chosen)
     save_final_model(outputs, model, cfg, chash, data, history, opts.device, dataset)
     write_metrics(outputs.metrics, history)
-    plot_losses(history, outputs.curve, title=f"stage {cfg.stage}")
+    plot_losses(history, outputs.curve, title=f"stage {cfg.stage}", chosen=cfg.epochs)
     return history
 
 
@@ -288,7 +275,7 @@ def save_final_model(outputs: StageOutputs, model: CoarseToFine, cfg: TrainConfi
     """model.pt with everything inference needs (stage 2: the on-screen threshold too), then its model card."""
     files = data.files
     on_screen = on_screen_threshold(model, files, data.n_rows, device, cfg.batch_size) if cfg.stage == 2 else None
-    losses = {k: v for k, v in history[-1].items() if k not in ("epoch", "samples_per_s")}
+    losses = {k: v for k, v in history[cfg.epochs - 1].items() if k not in ("epoch", "samples_per_s")}
     save_model(outputs.model, model, cfg.stage, chash, cfg.epochs, inference_spec(files.frames, files.logmel, model.cfg),
                dataset or files.frames.parent.name, losses, on_screen)
     write_model_card(outputs.model, outputs.card)

@@ -93,7 +93,7 @@ def train_settings(config: dict, dataset: str, stage: int) -> dict:
         "batch_size": t["batch_size"],
         "flip_prob": t["flip_prob"],
         "seed": config["seed"],
-        "select_epoch": t["select_epoch"],
+        "select": t["select"],
     }
     if stage == 2:  # the alignment loss's own values: a change reruns stage 2 only
         settings |= {key: s[key] for key in ("margin", "prob_filter", "background_weight", "pairs")}

@@ -263,6 +263,11 @@ def stage2_inputs(wildcards):
     return {**train_inputs(wildcards), "stage1": f"{run_dir(wildcards)}/stage1/model.pt"}
 
 
+def val_boxes(wildcards):
+    """The built-in scenes' val boxes: each epoch then reports the val success rate (msl_core/training/validation.py)."""
+    return {"val_boxes": f"results/{wildcards.dataset}/annotations/val.json"} if wildcards.dataset in SCENES else {}
+
+
 def model_settings(wildcards):
     return train_cfg.model_settings(config, wildcards.dataset)
 

@@ -8,6 +8,7 @@ rule train_stage1:
         "../../envs/msl.yaml"
     input:
         unpack(train_inputs),
+        unpack(val_boxes),
     output:
         model="results/{dataset}/stage1/model.pt",
         metrics="results/{dataset}/stage1/metrics.csv",
@@ -45,6 +46,7 @@ rule train_stage2:
         "../../envs/msl.yaml"
     input:
         unpack(stage2_inputs),
+        unpack(val_boxes),
     output:
         model="results/{dataset}/stage2/model.pt",
         metrics="results/{dataset}/stage2/metrics.csv",

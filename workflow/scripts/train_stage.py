@@ -12,6 +12,7 @@ from msl_core.device import resolve_device
 from msl_core.models import ModelConfig
 from msl_core.training.data import TrainingFiles, check_front_end, open_training_data
 from msl_core.training.loop import RunOptions, StageOutputs, TrainConfig, train_stage
+from msl_core.training.validation import open_val_split
 
 inp, params = snakemake.input, snakemake.params  # noqa: F821
 torch.set_num_threads(snakemake.threads)  # noqa: F821
@@ -20,7 +21,7 @@ data = open_training_data(files, split="train")
 model_cfg = ModelConfig(num_classes=data.num_classes, categories=data.categories, **params.model)
 check_front_end(files.logmel, model_cfg.audio_backbone)
 train_cfg = TrainConfig(**params.train)
-val = open_training_data(files, split="val") if train_cfg.select_epoch == "val_loss" else None
+val = open_val_split(files, inp.get("val_boxes"))  # None without val rows
 opts = RunOptions(
     device=resolve_device(snakemake.config["device"]),  # noqa: F821
     workers=snakemake.config["train"]["workers"],  # noqa: F821
