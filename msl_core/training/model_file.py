@@ -178,7 +178,8 @@ def write_model_card(model_path: str | Path, out: str | Path) -> None:
         f"- trained on: dataset `{mf.dataset}`, {mf.epochs} epochs (config hash `{mf.config_hash}`)",
         f"- network: {network}",
         f"- input: {frames}; {sound}",
-        "- losses of the kept epoch (val_*: on the val split): " + ", ".join(f"{k} {v:.4g}" for k, v in mf.metrics.items()),
+        "- losses of the kept epoch (val_*: on the val split): "
+        + ", ".join(f"{k} {v:.4g}" for k, v in mf.metrics.items()),
     ]
     if mf.on_screen:
         o = mf.on_screen
