@@ -251,8 +251,8 @@ def train_stage(data: TrainingData, model_cfg: ModelConfig, cfg: TrainConfig, ou
             means |= validate(model, val, cfg.stage, cfg.batch_size, cfg.seed, cfg.loss_options, opts.device)
         if cfg.select == "best_val":
             if "val_loss" not in means:
-                raise ConfigError("train.select", f"best_val needs a val batch (2 val rows); {data.files.index} "
-                                                  f"has {len(val.data.rows)}")
+                raise ConfigError("train.select", f"best_val needs a val batch (rows of two clips); "
+                                                  f"{data.files.index} has {len(set(val.data.clips))} val clip(s)")
             if means["val_loss"] <= min(h["val_loss"] for h in [*history, means]):
                 save_weights(best, model, epoch + 1)
         history.append({"epoch": epoch + 1, **means})

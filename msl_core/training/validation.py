@@ -57,8 +57,8 @@ def open_val_split(files: TrainingFiles, boxes: str | Path | None = None) -> Val
 @torch.no_grad()
 def validate(model: CoarseToFine, val: ValSplit, stage: int, batch_size: int, seed: int, loss_options: dict,
              device: torch.device) -> dict[str, float]:
-    """`val_<term>` means of the stage's loss over the val rows, and `val_success` where they have boxes; {} when
-    the val split makes no batch (one row: the correspondence loss needs a pair)."""
+    """`val_<term>` means of the stage's loss over the val rows (none when they make no batch: a batch needs rows of
+    two clips, the correspondence loss a pair), and `val_success` where they have boxes."""
     model.eval()
     loader = make_loader(val.data, batch_size, seed, 0, pin_memory=False)
     loader.sampler.set_epoch(0)
@@ -73,7 +73,7 @@ def validate(model: CoarseToFine, val: ValSplit, stage: int, batch_size: int, se
             sums[f"val_{k}"] = sums.get(f"val_{k}", 0.0) + v.item() * n
         samples += n
     means = {k: v / samples for k, v in sums.items()} if samples else {}
-    if samples and val.truth:
+    if val.truth:
         means["val_success"] = success(model, val, stage, batch_size, device)
     return means
 
