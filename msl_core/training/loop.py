@@ -195,7 +195,7 @@ def _finite(x: float) -> bool:
 
 def write_metrics(path: Path, history: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    keys = list(history[0])
+    keys = list(dict.fromkeys(k for row in history for k in row))  # a resumed run may add val columns
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=keys)
         writer.writeheader()
