@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import click
-import yaml
 
 from msl_core.adapters import build_manifest, check_splits
 from msl_core.cli.params import COUNT, OUT_FILE, POSITIVE_SECONDS, frame_size
+from msl_core.config import load_config
+from msl_core.config.settings import front_end_settings
 from msl_core.ingest import Outputs, Settings, ingest, write_logmels
 from msl_core.manifest import load_manifest
 from msl_core.runlog import setup_logging
-from msl_core.spectrogram import LogMelParams, front_end
+from msl_core.spectrogram import front_end
 from msl_core.splits import describe, split_counts
 
 
@@ -56,11 +57,10 @@ def ingest_cmd(manifest: str, window_s: float, size: int, config_path: str | Non
     """Decode every clip of MANIFEST once: one row per (clip, window) in index.csv, its frame and audio window
     (frames.h5, audio.h5), then the windows' log-mel (logmel.h5)."""
     setup_logging()
-    params = LogMelParams()
-    if config_path:  # the front end of the config's audio backbone (the `audio:` section for the reference's)
-        with open(config_path) as handle:
-            config = yaml.safe_load(handle)
-        params = front_end((config.get("model") or {}).get("audio_backbone", "resnet18"), config.get("audio", {}))
+    # The front end of the config's audio backbone (the `audio:` section for the reference's); without --config, the
+    # schema's defaults, which are the reference's.
+    settings = front_end_settings(load_config(config_path))
+    params = front_end(settings["audio_backbone"], settings["audio"])
     out = Outputs.in_folder(out_dir)
     index, rejections = ingest(load_manifest(manifest), out, Settings(window_s, size, params.sample_rate),
                                skip_bad_inputs, workers)

@@ -7,30 +7,14 @@ from pathlib import Path
 
 import click
 import numpy as np
-import yaml
 
-from msl_core.cli.params import COUNT, OUT_FILE, POSITIVE_SECONDS
-from msl_core.errors import ConfigError
+from msl_core.cli.params import COUNT, OUT_FILE, POSITIVE_SECONDS, workflow_config
 from msl_core.runlog import setup_logging
-
-# The shipped config's defaults, so the commands work from the repository root without --config.
-DEFAULTS = {
-    "labels": {"tagger_weights": "../shared/assets/weights/efficientat_mn04_as_mAP_432.pt",
-               "audioset_labels": "../shared/assets/audioset/class_labels_indices.csv"},
-    "proposals": {"yolo_cfg": "../shared/assets/weights/yolo-fastest-1.1-xl.cfg",
-                  "yolo_weights": "../shared/assets/weights/yolo-fastest-1.1-xl.weights", "faster_rcnn_weights": None},
-}
 
 
 def _section(config_path: str | None, name: str) -> dict:
-    """A config section: from --config, else ./config.yaml when present, else the shipped defaults."""
-    path = Path(config_path) if config_path else Path("config.yaml")
-    if path.is_file():
-        loaded = yaml.safe_load(path.read_text()) or {}
-        return {**DEFAULTS[name], **(loaded.get(name) or {})}
-    if config_path:
-        raise ConfigError("--config", f"{config_path} not found")
-    return dict(DEFAULTS[name])
+    """A section of the resolved config (--config, else ./config.yaml, else the schema's defaults)."""
+    return workflow_config(config_path)[name]
 
 
 @click.command("tag")

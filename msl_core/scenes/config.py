@@ -1,9 +1,10 @@
-"""The typed configuration of the `scenes` dataset, built once from the workflow config (`scenes:` + `preset`)."""
+"""The typed configuration of the `scenes` dataset, built once from the resolved workflow config."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
+from msl_core.config.settings import scenes_settings
 from msl_core.errors import ConfigError
 
 PRESETS = ("tiny", "default", "large")
@@ -62,16 +63,6 @@ def _check(ok: bool, key: str, problem: str) -> None:
         raise ConfigError(key, problem)
 
 
-def from_config(config: dict, preset: str | None = None) -> ScenesConfig:
-    """Build from the workflow config dict: `scenes:` keys, the chosen preset's sizes, and the top-level `seed`."""
-    scenes = dict(config.get("scenes", {}))
-    preset = preset or config.get("preset", "default")
-    presets = scenes.pop("presets", {})
-    if preset not in presets:
-        raise ConfigError("preset", f"unknown preset {preset!r}; scenes.presets defines {sorted(presets)}")
-    known = {f.name for f in fields(ScenesConfig)}
-    values: dict = {"seed": int(config.get("seed", 0))}
-    for key, value in {**scenes, **presets[preset]}.items():
-        if key in known:
-            values[key] = tuple(value) if isinstance(value, list) else value
-    return ScenesConfig(**values)
+def from_config(config: dict) -> ScenesConfig:
+    """Build from a resolved workflow config (msl_core.config.load_config: `scenes:` with the preset's sizes)."""
+    return ScenesConfig(**scenes_settings(config))
