@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 import yaml
 from snakemake.api import SnakemakeApi
+from snakemake.exceptions import WorkflowError
 from snakemake.io import apply_wildcards
-from snakemake.iocontainers import Wildcards
+from snakemake.iocontainers import Namedlist, Wildcards
 from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
 
 from msl_core.config import schema, validated
+from msl_core.errors import MslError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,7 +36,7 @@ def _call(function, wildcards, output):
     kwargs = {"output": output} if "output" in inspect.signature(function).parameters else {}
     try:
         return function(wildcards, **kwargs)
-    except Exception as exc:  # a planning-time error is part of the contract (it names what to set)
+    except (WorkflowError, MslError) as exc:  # a planning-time error is part of the contract (it names what to set)
         return f"error: {exc}"
 
 
@@ -59,7 +61,7 @@ def contract(workdir: Path, config: dict, preset: str) -> dict:
             workflow = api.workflow(resource_settings=ResourceSettings(cores=1),
                                     config_settings=ConfigSettings(config=overrides),
                                     snakefile=workdir / "Snakefile", workdir=workdir)._workflow
-        except Exception as exc:  # refused at parse time, naming the key: the value was read
+        except (WorkflowError, MslError) as exc:  # refused at parse time, naming the key: the value was read
             return {"error": str(exc)}
         datasets = list(workflow.globals["config"]["datasets"])
         table = {"targets": repr(workflow.globals["final_targets"]())}
@@ -67,12 +69,14 @@ def contract(workdir: Path, config: dict, preset: str) -> dict:
             per_dataset = {}
             for name in datasets:
                 values = {"dataset": name, "raw_dataset": name, "seed": "1", "shard": "0"}
-                output = [apply_wildcards(pattern, values) for pattern in rule.output]
+                output = Namedlist(toclone=[apply_wildcards(str(pattern), values) for pattern in rule.output])
+                for key, (start, end) in rule.output._get_names():
+                    output._set_name(key, start, end)
                 if output and not rule.is_producer(output[0]):
                     continue  # the rule makes nothing for this dataset (its wildcard constraints)
                 wc = Wildcards(fromdict={key: values[key] for key in rule.wildcard_names})
                 per_dataset[name] = repr((_values(rule.params._allitems(), wc, output),
-                                          _values(rule.input._allitems(), wc, output), output))
+                                          _values(rule.input._allitems(), wc, output), list(output)))
             table[rule.name] = per_dataset
     return table
 
