@@ -18,6 +18,9 @@ def _walk(value: dict, schema: dict, defs: dict) -> None:
         spec = _resolve(schema.get("properties", {}).get(key) or schema.get("additionalProperties") or {}, defs)
         if isinstance(child, str):
             value[key] = _typed(child, spec)
+        elif isinstance(child, list):  # `--config 'evaluate={seeds: [0, 1]}'` gives ["0", "1"]
+            items = _resolve(spec.get("items") or {}, defs)
+            value[key] = [_typed(item, items) if isinstance(item, str) else item for item in child]
         elif isinstance(child, dict):
             _walk(child, spec, defs)
 
