@@ -9,6 +9,7 @@ import click
 import numpy as np
 
 from msl_core.cli.params import COUNT, OUT_FILE, POSITIVE_SECONDS, workflow_config
+from msl_core.config import default
 from msl_core.runlog import setup_logging
 
 
@@ -55,11 +56,12 @@ def tag_cmd(files: tuple[str, ...], weights: str | None, config_path: str | None
 
 @click.command("proposals")
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--backend", type=click.Choice(["yolo-fastest", "faster-rcnn"]), default="yolo-fastest", show_default=True)
+@click.option("--backend", type=click.Choice(["yolo-fastest", "faster-rcnn"]), default=default("proposals.backend"),
+              show_default=True)
 @click.option("--weights", type=click.Path(dir_okay=False), help="Detector weights (default: from the config).")
-@click.option("--arch", type=click.Choice(["resnet50_fpn", "mobilenet_v3_large_fpn"]), default="resnet50_fpn",
+@click.option("--arch", type=click.Choice(["resnet50_fpn", "mobilenet_v3_large_fpn"]), default=default("proposals.faster_rcnn_arch"),
               show_default=True, help="Faster R-CNN variant of --weights.")
-@click.option("--top-k", type=COUNT, default=8, show_default=True)
+@click.option("--top-k", type=COUNT, default=default("proposals.top_k"), show_default=True)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config.yaml to read paths from.")
 @click.option("--out", type=OUT_FILE, required=True, help="JSON file of boxes per image.")
 @click.option("--draw", type=OUT_FILE, help="PNG with the boxes drawn (first image; IMAGE-n for more).")

@@ -48,6 +48,20 @@ def schema() -> dict:
     return copy.deepcopy(_schema())
 
 
+def default(key: str):
+    """The schema's default of a dotted key (`train.stage2.margin`, `datasets.<any>.window_s`): the typed settings
+    objects and the commands' options take their defaults from here, so each is written once, in the schema."""
+    node, parts = _schema(), key.split(".")
+    if parts[0] == "datasets":
+        node, parts = _schema()["$defs"]["dataset"], parts[2:]
+    for part in parts:
+        try:
+            node = node["properties"][part]
+        except KeyError:
+            raise KeyError(f"the config schema has no key {key!r}") from None
+    return copy.deepcopy(node["default"])
+
+
 def load_config(path: str | Path | None = None, overrides: dict | None = None) -> dict:
     """config.yaml at `path` (None: the schema's defaults alone) with command-line `overrides` → resolved config."""
     file_config = {}

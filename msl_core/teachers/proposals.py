@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torchvision.ops import nms
 
+from msl_core.config import default
 from msl_core.errors import BadInput, ConfigError
 from msl_core.store import H5Rows
 
@@ -33,15 +34,15 @@ FASTER_RCNN_ARCHS = ("resnet50_fpn", "mobilenet_v3_large_fpn")
 class ProposalConfig:
     """The `proposals:` config section."""
 
-    backend: str = "yolo-fastest"
-    top_k: int = 8
-    nms_iou: float = 0.5
-    min_score: float = 0.001
+    backend: str = default("proposals.backend")
+    top_k: int = default("proposals.top_k")
+    nms_iou: float = default("proposals.nms_iou")
+    min_score: float = default("proposals.min_score")
     yolo_cfg: str | None = None
     yolo_weights: str | None = None
-    yolo_size: int = 320
+    yolo_size: int = default("proposals.yolo_size")
     faster_rcnn_weights: str | None = None
-    faster_rcnn_arch: str = "resnet50_fpn"
+    faster_rcnn_arch: str = default("proposals.faster_rcnn_arch")
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
