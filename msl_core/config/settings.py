@@ -16,10 +16,6 @@ def _dataset(config: dict, dataset: str) -> dict:
         raise ConfigError(f"datasets.{dataset}", "no such dataset in the config") from None
 
 
-def stage_epochs(config: dict, dataset: str, stage: int) -> int:
-    return _dataset(config, dataset)["train"][f"stage{stage}"]["epochs"]
-
-
 def vision_weights(config: dict, dataset: str) -> str | None:
     """The ImageNet checkpoint of the dataset's vision backbone. A backbone without one would start from random
     weights, which changes what every number means: refused unless `model.allow_random_init` says so."""
