@@ -1,8 +1,10 @@
 # msl: multi-source visual sound localisation, coarse to fine (ECCV 2020).
 # Thin entry point: configuration, validation, the rule files in pipeline order, and the targets.
-from snakemake.utils import min_version, validate
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version
 
-from msl_core.config_values import coerce_booleans
+from msl_core.config import resolve
+from msl_core.errors import MslError
 
 min_version("9.0")
 
@@ -10,7 +12,12 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-validate(coerce_booleans(config, "workflow/schemas/config.schema.yaml"), "workflow/schemas/config.schema.yaml")
+try:  # msl_core.config: validated, defaults filled, precedence resolved (--config wins over the preset)
+    _resolved = resolve(config, dict(workflow.config_settings.config))
+except MslError as exc:
+    raise WorkflowError(str(exc)) from None
+config.clear()
+config.update(_resolved)
 
 
 report: "workflow/report/workflow.rst"

@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
-import yaml
 from timing import timed
 
+from msl_core.config import load_config
 from msl_core.ingest import write_frames, write_logmels
 from msl_core.manifest import MANIFEST_COLUMNS, build_index, load_manifest
 from msl_core.scenes.build import load_stamps, plan_scenes, render_clip, render_probes
@@ -52,8 +52,8 @@ def main() -> None:
     ap.add_argument("--config", default="config.yaml")
     ap.add_argument("--catalogue", default=".cache/msl/stamps/catalogue.csv")
     args = ap.parse_args()
-    config = yaml.safe_load(Path(args.config).read_text())
-    cfg = from_config(config, args.preset)
+    config = load_config(args.config, {"preset": args.preset})
+    cfg = from_config(config)
     stamps = load_stamps(args.catalogue, cfg.sample_rate)
     by_name, classes = {s.name: s for s in stamps}, class_names(class_table())
     scenes = plan_scenes(stamps, classes, cfg)

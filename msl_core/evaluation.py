@@ -27,6 +27,7 @@ import numpy as np
 
 from msl_core import metrics
 from msl_core.annotations import load_coco, missing_ids
+from msl_core.config import default
 from msl_core.errors import BadInput, ConfigError
 from msl_core.seeds import mean_over_seeds
 
@@ -47,8 +48,8 @@ class EvalSettings:
 
     protocol: str
     threshold: float | None = None  # None: the protocol's reference value (DEFAULT_THRESHOLDS)
-    success_ciou: float = 0.5
-    centre_sigma: float = 0.25
+    success_ciou: float = default("evaluate.success_ciou")
+    centre_sigma: float = default("evaluate.centre_sigma")
     allow_missing_maps: bool = False
 
     def __post_init__(self) -> None:

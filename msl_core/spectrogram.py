@@ -6,15 +6,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from msl_core.config import default
+
 
 @dataclass(frozen=True)
 class LogMelParams:
-    sample_rate: int = 22050
-    n_fft: int = 882  # int(0.04 · 22050): 40 ms
-    hop_length: int = 441  # int(0.02 · 22050): 20 ms
-    n_mels: int = 64
-    log_floor: float = float(np.spacing(1))  # ε = 2.22e-16, as the reference
-    peak_normalise: bool = False  # the reference's Flickr test loaders only (§1.1); off for training
+    """The reference's log-mel (§1.1); its defaults are the schema's `audio:` section."""
+
+    sample_rate: int = default("audio.sample_rate")
+    n_fft: int = default("audio.n_fft")  # int(0.04 · 22050): 40 ms
+    hop_length: int = default("audio.hop_length")  # int(0.02 · 22050): 20 ms
+    n_mels: int = default("audio.n_mels")
+    log_floor: float = default("audio.log_floor")  # ε = np.spacing(1) = 2.22e-16, as the reference
+    peak_normalise: bool = default("audio.peak_normalise")  # the reference's Flickr test loaders only (§1.1)
 
     def n_frames(self, window_s: float) -> int:
         """T = 1 + floor(samples / hop): 5 s → 251, 1 s → 51."""

@@ -186,6 +186,18 @@ def test_phone_clip_is_located_upright(model, tmp_path):
     assert np.abs(_frame_at(got.picture, 4.5) - _frame_at(want.picture, 4.5)).mean() < 1
 
 
+def test_the_gate_reaches_the_located_maps(model, tmp_path):
+    """`evaluate.gate` / `--gate cam` multiplies each map by its own visual CAM here as in maps.h5."""
+    image = tmp_path / "photo.jpg"
+    cv2.imwrite(str(image), cv2.cvtColor(picture(300, 200, {"tone": (40, 60)}, 80), cv2.COLOR_RGB2BGR))
+    wav = tmp_path / "rec.wav"
+    sf.write(wav, sound("tone", 2.0, 22050), 22050)
+    plain = locate([image, wav], model, tmp_path / "plain", LocateOptions(video=False, progress=False))
+    gated = locate([image, wav], model, tmp_path / "gated", LocateOptions(gate="cam", video=False, progress=False))
+    assert [s.category for s in gated.windows[0].sources] == [s.category for s in plain.windows[0].sources]
+    assert gated.windows != plain.windows
+
+
 def test_image_and_sound_of_other_rate_and_size(model, tmp_path):
     image = tmp_path / "photo.jpg"
     cv2.imwrite(str(image), cv2.cvtColor(picture(300, 200, {"tone": (40, 60)}, 80), cv2.COLOR_RGB2BGR))

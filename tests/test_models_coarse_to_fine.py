@@ -44,7 +44,8 @@ def test_prepare_frames_normalises_on_device(model):
 def test_gradients_reach_every_trained_parameter(model, stage):
     frames, logmel = _inputs()
     out = model(model.prepare_frames(frames), logmel, stage=stage)
-    stage_losses(out, torch.rand(3, 3), torch.rand(3, 3), stage, prob_filter=0.0)["loss"].backward()
+    stage_losses(out, torch.rand(3, 3), torch.rand(3, 3), stage, margin=1.4, prob_filter=0.0, background_weight=0.0,
+                 pairs="instance")["loss"].backward()
     trained = {id(p) for p in model.stage_parameters(stage)}
     for name, p in model.named_parameters():
         if id(p) in trained:
@@ -58,7 +59,8 @@ def test_alignment_loss_does_not_train_the_class_heads_through_the_cam(model):
     out = model(model.prepare_frames(frames), logmel, stage=2)
     from msl_core.models.losses import distance_loss
 
-    distance_loss(out["audio_embed"], out["visual_embed"], torch.ones(3, 3), torch.ones(3, 3)).backward()
+    distance_loss(out["audio_embed"], out["visual_embed"], torch.ones(3, 3), torch.ones(3, 3), margin=1.4, prob_filter=0.3,
+                  pairs="instance").backward()
     assert model.visual_head.weight.grad is None and model.audio_head.weight.grad is None
     assert model.visual_proj[0].weight.grad is not None
 

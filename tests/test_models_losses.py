@@ -16,6 +16,9 @@ from msl_core.models.losses import (
     stage_losses,
 )
 
+# The reference loss (docs/method.md §3.1): margin 1.4, both probabilities above 0.3, every other pair a negative.
+REFERENCE = {"margin": 1.4, "prob_filter": 0.3, "pairs": "instance"}
+
 
 def _ce(logits, target):
     return -math.log(math.exp(logits[target]) / sum(math.exp(v) for v in logits))
@@ -49,7 +52,7 @@ def test_distance_loss_by_hand():
     probs = torch.tensor([[0.9, 0.9]])
     pos = (0.8 + 0.0) / 2
     neg = (max(0.0, 1.4 - math.sqrt(2.0)) ** 2 + (1.4 - math.sqrt(0.4)) ** 2) / 2
-    got = distance_loss(ea, ev, probs, probs, margin=1.4, prob_filter=0.3)
+    got = distance_loss(ea, ev, probs, probs, margin=1.4, prob_filter=0.3, pairs="instance")
     assert got.item() == pytest.approx(pos + neg, rel=1e-5)
 
 
@@ -59,9 +62,9 @@ def test_distance_loss_filter_drops_unlikely_rows():
     # Category 1 filtered out on the audio side: only pairs (0,0) [pos] and (0,1) [neg] stay.
     pa, pv = torch.tensor([[0.9, 0.2]]), torch.tensor([[0.9, 0.9]])
     expected = 0.8 + max(0.0, 1.4 - math.sqrt(2.0)) ** 2
-    assert distance_loss(ea, ev, pa, pv).item() == pytest.approx(expected, rel=1e-5)
+    assert distance_loss(ea, ev, pa, pv, **REFERENCE).item() == pytest.approx(expected, rel=1e-5)
     # Nothing passes the filter: both terms are 0, not NaN.
-    assert distance_loss(ea, ev, torch.zeros(1, 2), pv).item() == pytest.approx(0.0, abs=1e-6)
+    assert distance_loss(ea, ev, torch.zeros(1, 2), pv, **REFERENCE).item() == pytest.approx(0.0, abs=1e-6)
 
 
 def test_category_pairs_leave_the_same_category_of_another_clip_out():
@@ -75,15 +78,15 @@ def test_category_pairs_leave_the_same_category_of_another_clip_out():
     pos = sum(d[i, i].item() for i in range(4)) / 4
     different = [(i, j) for i in range(4) for j in range(4) if i % 2 != j % 2]  # 8 pairs of different categories
     expected = pos + sum(hinge[i, j].item() for i, j in different) / len(different)
-    got = distance_loss(ea, ev, probs, probs, pairs="category")
+    got = distance_loss(ea, ev, probs, probs, **(REFERENCE | {"pairs": "category"}))
     assert got.item() == pytest.approx(expected, rel=1e-5)
     # The reference also pushes clip 0's category-0 sound from clip 1's category-0 object (D = 0): a larger loss.
-    assert distance_loss(ea, ev, probs, probs, pairs="instance").item() > got.item() + 0.1
+    assert distance_loss(ea, ev, probs, probs, **REFERENCE).item() > got.item() + 0.1
 
 
 def test_distance_loss_gradient_is_finite_at_zero_distance():
     e = torch.nn.functional.normalize(torch.randn(2, 3, 8), dim=-1).requires_grad_(True)
-    loss = distance_loss(e, e, torch.ones(2, 3), torch.ones(2, 3))
+    loss = distance_loss(e, e, torch.ones(2, 3), torch.ones(2, 3), **REFERENCE)
     loss.backward()
     assert torch.isfinite(e.grad).all()
 
@@ -96,7 +99,7 @@ def test_bce_against_soft_labels():
 
 def test_stage_losses_sum_terms():
     out = {"audio_logits": torch.zeros(2, 3), "visual_logits": torch.zeros(2, 3), "avc_logits": torch.zeros(2, 2, 2)}
-    terms = stage_losses(out, torch.zeros(2, 3), torch.zeros(2, 3), stage=1)
+    terms = stage_losses(out, torch.zeros(2, 3), torch.zeros(2, 3), stage=1, **REFERENCE, background_weight=0.0)
     assert set(terms) == {"cls_audio", "cls_visual", "avc", "loss"}
     assert terms["loss"].item() == pytest.approx(3 * math.log(2), rel=1e-6)
 
@@ -115,8 +118,8 @@ def test_background_loss_by_hand():
     heard = torch.tensor([[0.9, 0.1]])
     bg = torch.tensor([[[0.25, 1.0]]])
     expected = (0.25 * 1.4**2 + 1.0 * 0.0) / (1.25 * 1)
-    assert background_loss(ea, ev, heard, bg, margin=1.4).item() == pytest.approx(expected, rel=1e-5)
-    assert background_loss(ea, ev, torch.zeros(1, 2), bg).item() == 0.0  # nothing heard, nothing to push
+    assert background_loss(ea, ev, heard, bg, margin=1.4, prob_filter=0.3).item() == pytest.approx(expected, rel=1e-5)
+    assert background_loss(ea, ev, torch.zeros(1, 2), bg, margin=1.4, prob_filter=0.3).item() == 0.0  # nothing heard, nothing to push
 
 
 def _unit(*shape):
@@ -129,7 +132,7 @@ def test_stage_two_background_term_is_weighted_and_summed():
            "avc_logits": torch.zeros(2, 2, 2), "audio_embed": _unit(2, 3, 4), "visual_embed": _unit(2, 3, 4),
            "visual_positions": torch.nn.functional.normalize(torch.randn(2, 4, 2, 2), dim=1),
            "visual_cam": torch.rand(2, 3, 2, 2)}
-    plain = stage_losses(out, torch.ones(2, 3), torch.ones(2, 3), stage=2)
-    with_bg = stage_losses(out, torch.ones(2, 3), torch.ones(2, 3), stage=2, background_weight=0.5)
+    plain = stage_losses(out, torch.ones(2, 3), torch.ones(2, 3), stage=2, **REFERENCE, background_weight=0.0)
+    with_bg = stage_losses(out, torch.ones(2, 3), torch.ones(2, 3), stage=2, **REFERENCE, background_weight=0.5)
     assert "background" not in plain and with_bg["background"].item() > 0
     assert with_bg["loss"].item() == pytest.approx(plain["loss"].item() + with_bg["background"].item(), rel=1e-6)

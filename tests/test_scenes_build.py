@@ -18,7 +18,7 @@ from msl_core.scenes.config import ScenesConfig
 from msl_core.scenes.stamps import class_names, class_table
 from support.stamps import write_catalogue
 
-TINY = ScenesConfig(n_clips=6, duration_s=3, seed=5)
+TINY = ScenesConfig(n_clips=6, duration_s=3, seed=5, probe_scenes=0)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_same_seed_gives_identical_manifest_and_annotations(built, catalogue, tm
 def test_another_seed_gives_other_scenes(stamps):
     classes = class_names(class_table())
     first = [s.to_dict() for s in plan_scenes(stamps, classes, TINY)]
-    other = [s.to_dict() for s in plan_scenes(stamps, classes, ScenesConfig(n_clips=6, duration_s=3, seed=6))]
+    other = [s.to_dict() for s in plan_scenes(stamps, classes, ScenesConfig(n_clips=6, duration_s=3, seed=6, probe_scenes=0))]
     assert first != other
 
 
@@ -122,7 +122,7 @@ def test_decoded_audio_of_each_second_is_the_sum_of_its_sounding_sources(built, 
 
 def test_every_class_sounds_in_every_split_of_the_default_size(stamps):
     classes = class_names(class_table())
-    scenes = plan_scenes(stamps, classes, ScenesConfig(n_clips=60, duration_s=10))
+    scenes = plan_scenes(stamps, classes, ScenesConfig(n_clips=60, duration_s=10, probe_scenes=0))
     for split in ("train", "val", "test"):
         heard = {s.objects[i].cls for s in scenes if s.split == split for sec in s.sounding for i in sec}
         assert heard == set(classes), split
@@ -130,7 +130,7 @@ def test_every_class_sounds_in_every_split_of_the_default_size(stamps):
 
 def test_held_out_stamps_are_never_seen_in_training(stamps):
     classes = class_names(class_table())
-    scenes = plan_scenes(stamps, classes, ScenesConfig(n_clips=30, duration_s=2, holdout_stamps=True))
+    scenes = plan_scenes(stamps, classes, ScenesConfig(n_clips=30, duration_s=2, holdout_stamps=True, probe_scenes=0))
     seen = {o.stamp for s in scenes if s.split != "test" for o in s.objects}
     unseen = {o.stamp for s in scenes if s.split == "test" for o in s.objects}
     assert unseen and not seen & unseen

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from msl_core.config import load_config
 from msl_core.errors import ConfigError
 from msl_core.scenes.config import PRESETS, ScenesConfig, from_config
 
@@ -14,21 +15,25 @@ def config(repo):
     return yaml.safe_load((repo / "config.yaml").read_text())
 
 
+def scenes_config(repo, preset):
+    return from_config(load_config(repo / "config.yaml", {"preset": preset}))
+
+
 @pytest.mark.parametrize("preset", PRESETS)
-def test_every_preset_of_config_yaml_builds_a_config(config, preset):
-    cfg = from_config(config, preset)
+def test_every_preset_of_config_yaml_builds_a_config(repo, config, preset):
+    cfg = scenes_config(repo, preset)
     sizes = config["scenes"]["presets"][preset]
     assert (cfg.n_clips, cfg.duration_s) == (sizes["n_clips"], sizes["duration_s"])
     assert cfg.seed == config["seed"] and cfg.width == config["scenes"]["width"]
 
 
-def test_top_level_preset_key_chooses(config):
-    assert from_config({**config, "preset": "tiny"}).n_clips == config["scenes"]["presets"]["tiny"]["n_clips"]
+def test_top_level_preset_key_chooses(repo, config):
+    assert scenes_config(repo, "tiny").n_clips == config["scenes"]["presets"]["tiny"]["n_clips"]
 
 
-def test_unknown_preset_names_the_key(config):
+def test_unknown_preset_names_the_key(repo):
     with pytest.raises(ConfigError, match="'preset'.*huge"):
-        from_config({**config, "preset": "huge"})
+        scenes_config(repo, "huge")
 
 
 def test_bad_values_name_their_key():

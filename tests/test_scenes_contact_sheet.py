@@ -21,7 +21,7 @@ from support.stamps import write_catalogue
 
 def test_contact_sheet_draws_boxes_where_the_annotations_say(tmp_path):
     catalogue = write_catalogue(tmp_path)
-    build_dataset(ScenesConfig(n_clips=3, duration_s=2, seed=1), catalogue, tmp_path / "videos", tmp_path / "ann")
+    build_dataset(ScenesConfig(n_clips=3, duration_s=2, seed=1, probe_scenes=0), catalogue, tmp_path / "videos", tmp_path / "ann")
     out = tmp_path / "sheet.png"
     contact_sheet(tmp_path / "videos/manifest.csv", tmp_path / "ann", out, n=3, columns=3)
     sheet = cv2.cvtColor(cv2.imread(str(out)), cv2.COLOR_BGR2RGB)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import torch
 from torchvision.models.detection import fasterrcnn_mobilenet_v3_large_fpn
+from torchvision.ops import box_iou
 
 from msl_core.errors import BadInput, ConfigError
 from msl_core.scenes.compose import object_boxes, render_frame, sample_scene
@@ -21,11 +22,16 @@ from msl_core.teachers.proposals import (
     frame_proposals,
     make_proposer,
     propose,
-    recall_at_iou,
     top_k_nms,
     write_proposals,
 )
 from support.stamps import write_catalogue
+
+
+def recall_at_iou(proposals: np.ndarray, truth: np.ndarray, iou: float) -> float:
+    """Fraction of ground-truth boxes (G, 4) matched by some proposal (K, 4) with IoU >= iou."""
+    overlap = box_iou(torch.from_numpy(truth).float(), torch.from_numpy(proposals).float()).numpy()
+    return float((overlap.max(axis=1, initial=0.0) >= iou).mean())
 
 
 @pytest.fixture(scope="module")

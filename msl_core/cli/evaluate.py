@@ -10,6 +10,7 @@ import click
 from msl_core import annotations as ann
 from msl_core import evaluation as ev
 from msl_core import protocols
+from msl_core.config import default
 
 _PATH = click.Path(path_type=Path)
 _EXISTING = click.Path(exists=True, path_type=Path)
@@ -44,8 +45,8 @@ def convert_annotations(fmt, gtdata, source, split, xml_dir, normav, tags, out) 
 @click.option("--out", type=_PATH, required=True, help="metrics.json to write.")
 @click.option("--threshold", type=float, default=None,
               help="Binarise maps at this fraction of their maximum (default: the protocol's reference value).")
-@click.option("--success-ciou", type=float, default=0.5, show_default=True, help="cIoU counted as a success.")
-@click.option("--centre-sigma", type=float, default=0.25, show_default=True, help="Centre prior sigma (image side).")
+@click.option("--success-ciou", type=float, default=default("evaluate.success_ciou"), show_default=True, help="cIoU counted as a success.")
+@click.option("--centre-sigma", type=float, default=default("evaluate.centre_sigma"), show_default=True, help="Centre prior sigma (image side).")
 @click.option("--allow-missing-maps", is_flag=True, help="Exclude (and report) annotated items without a map.")
 @click.option("--heatmaps", type=_PATH, help="Also draw the best/median/worst heatmap grid here (PNG).")
 @click.option("--per-class", type=_PATH, help="Also draw the per-class bar chart here (PNG).")

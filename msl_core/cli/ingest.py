@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import click
-import yaml
 
 from msl_core.adapters import build_manifest, check_splits
 from msl_core.cli.params import COUNT, OUT_FILE, POSITIVE_SECONDS, frame_size
+from msl_core.config import default, load_config
+from msl_core.config.settings import front_end_settings
 from msl_core.ingest import Outputs, Settings, ingest, write_logmels
 from msl_core.manifest import load_manifest
 from msl_core.runlog import setup_logging
-from msl_core.spectrogram import LogMelParams, front_end
+from msl_core.spectrogram import front_end
 from msl_core.splits import describe, split_counts
 
 
@@ -23,9 +24,9 @@ from msl_core.splits import describe, split_counts
               help="AudioSet-instrument training tag pickle (train_audio.pkl).")
 @click.option("--test-tags", type=click.Path(exists=True, dir_okay=False),
               help="AudioSet-instrument test tag pickle (val_audio.pkl).")
-@click.option("--val-fraction", type=click.FloatRange(0, 0.9), default=0.1, show_default=True,
+@click.option("--val-fraction", type=click.FloatRange(0, 0.9), default=default("datasets.<name>.val_fraction"), show_default=True,
               help="Seeded share of the training clips held out for validation (Flickr, AudioSet-instrument).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=default("seed"), show_default=True)
 @click.option("--out", type=OUT_FILE, required=True, help="Manifest CSV to write.")
 def manifest_cmd(kind: str, root: str, split_file: str | None, train_tags: str | None, test_tags: str | None,
                  val_fraction: float, seed: int, out: str) -> None:
@@ -42,8 +43,9 @@ def manifest_cmd(kind: str, root: str, split_file: str | None, train_tags: str |
 
 @click.command("ingest")
 @click.argument("manifest", type=click.Path(exists=True, dir_okay=False))
-@click.option("--window", "window_s", type=POSITIVE_SECONDS, default=1.0, show_default=True, help="Seconds of audio per frame.")
-@click.option("--size", type=int, default=256, show_default=True, callback=frame_size,
+@click.option("--window", "window_s", type=POSITIVE_SECONDS, default=default("datasets.<name>.window_s"), show_default=True,
+              help="Seconds of audio per frame.")
+@click.option("--size", type=int, default=default("frames.size"), show_default=True, callback=frame_size,
               help="Frame side in pixels (a multiple of 16).")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
               help="A config.yaml whose audio backbone and `audio:` section set the log-mel (default: the reference's).")
@@ -56,11 +58,10 @@ def ingest_cmd(manifest: str, window_s: float, size: int, config_path: str | Non
     """Decode every clip of MANIFEST once: one row per (clip, window) in index.csv, its frame and audio window
     (frames.h5, audio.h5), then the windows' log-mel (logmel.h5)."""
     setup_logging()
-    params = LogMelParams()
-    if config_path:  # the front end of the config's audio backbone (the `audio:` section for the reference's)
-        with open(config_path) as handle:
-            config = yaml.safe_load(handle)
-        params = front_end((config.get("model") or {}).get("audio_backbone", "resnet18"), config.get("audio", {}))
+    # The front end of the config's audio backbone (the `audio:` section for the reference's); without --config, the
+    # schema's defaults, which are the reference's.
+    settings = front_end_settings(load_config(config_path))
+    params = front_end(settings["audio_backbone"], settings["audio"])
     out = Outputs.in_folder(out_dir)
     index, rejections = ingest(load_manifest(manifest), out, Settings(window_s, size, params.sample_rate),
                                skip_bad_inputs, workers)

@@ -7,30 +7,15 @@ from pathlib import Path
 
 import click
 import numpy as np
-import yaml
 
-from msl_core.cli.params import COUNT, OUT_FILE, POSITIVE_SECONDS
-from msl_core.errors import ConfigError
+from msl_core.cli.params import COUNT, OUT_FILE, POSITIVE_SECONDS, workflow_config
+from msl_core.config import default
 from msl_core.runlog import setup_logging
-
-# The shipped config's defaults, so the commands work from the repository root without --config.
-DEFAULTS = {
-    "labels": {"tagger_weights": "../shared/assets/weights/efficientat_mn04_as_mAP_432.pt",
-               "audioset_labels": "../shared/assets/audioset/class_labels_indices.csv"},
-    "proposals": {"yolo_cfg": "../shared/assets/weights/yolo-fastest-1.1-xl.cfg",
-                  "yolo_weights": "../shared/assets/weights/yolo-fastest-1.1-xl.weights", "faster_rcnn_weights": None},
-}
 
 
 def _section(config_path: str | None, name: str) -> dict:
-    """A config section: from --config, else ./config.yaml when present, else the shipped defaults."""
-    path = Path(config_path) if config_path else Path("config.yaml")
-    if path.is_file():
-        loaded = yaml.safe_load(path.read_text()) or {}
-        return {**DEFAULTS[name], **(loaded.get(name) or {})}
-    if config_path:
-        raise ConfigError("--config", f"{config_path} not found")
-    return dict(DEFAULTS[name])
+    """A section of the resolved config (--config, else ./config.yaml, else the schema's defaults)."""
+    return workflow_config(config_path)[name]
 
 
 @click.command("tag")
@@ -71,11 +56,12 @@ def tag_cmd(files: tuple[str, ...], weights: str | None, config_path: str | None
 
 @click.command("proposals")
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--backend", type=click.Choice(["yolo-fastest", "faster-rcnn"]), default="yolo-fastest", show_default=True)
+@click.option("--backend", type=click.Choice(["yolo-fastest", "faster-rcnn"]), default=default("proposals.backend"),
+              show_default=True)
 @click.option("--weights", type=click.Path(dir_okay=False), help="Detector weights (default: from the config).")
-@click.option("--arch", type=click.Choice(["resnet50_fpn", "mobilenet_v3_large_fpn"]), default="resnet50_fpn",
+@click.option("--arch", type=click.Choice(["resnet50_fpn", "mobilenet_v3_large_fpn"]), default=default("proposals.faster_rcnn_arch"),
               show_default=True, help="Faster R-CNN variant of --weights.")
-@click.option("--top-k", type=COUNT, default=8, show_default=True)
+@click.option("--top-k", type=COUNT, default=default("proposals.top_k"), show_default=True)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config.yaml to read paths from.")
 @click.option("--out", type=OUT_FILE, required=True, help="JSON file of boxes per image.")
 @click.option("--draw", type=OUT_FILE, help="PNG with the boxes drawn (first image; IMAGE-n for more).")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from msl_core.config import default
 from msl_core.device import resolve_device
 from msl_core.runlog import setup_logging
 
@@ -16,12 +17,15 @@ from msl_core.runlog import setup_logging
 @click.option("--fps", default=1.0, show_default=True,
               help="Windows per second: 1 = the method's 1-s windows; higher slides them for smoother maps.")
 @click.option("--categories", default="", help="Comma-separated categories to report (default: all).")
-@click.option("--threshold", default=0.3, show_default=True, help="A category is heard when its probability exceeds this.")
+@click.option("--threshold", default=default("evaluate.class_threshold"), show_default=True,
+              help="A category is heard when its probability exceeds this (as evaluate.class_threshold).")
+@click.option("--gate", type=click.Choice(["none", "cam"]), default=default("evaluate.gate"), show_default=True,
+              help="As evaluate.gate: `cam` keeps each category's map only where its own visual CAM sees it.")
 @click.option("--no-video", is_flag=True, help="Write the JSON and CSV only (no overlay).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def locate_cmd(inputs: tuple[str, ...], model: str, out_dir: str, fps: float, categories: str, threshold: float,
-               no_video: bool, device: str, quiet: bool) -> None:
+               gate: str, no_video: bool, device: str, quiet: bool) -> None:
     """Locate the sounds of VIDEO, or of IMAGE + AUDIO, in its picture.
 
     Writes OUT/<name>.json and .csv (per window: every heard category, its probability, peak, box, scores and
@@ -31,7 +35,7 @@ def locate_cmd(inputs: tuple[str, ...], model: str, out_dir: str, fps: float, ca
 
     setup_logging()
     opts = LocateOptions(fps=fps, categories=tuple(c.strip() for c in categories.split(",") if c.strip()),
-                         threshold=threshold, video=not no_video, progress=not quiet)
+                         threshold=threshold, gate=gate, video=not no_video, progress=not quiet)
     done = locate(list(inputs), model, out_dir, opts, resolve_device(device))
     for path in (done.picture, done.json, done.csv):
         if path:

@@ -36,3 +36,13 @@ def frame_size(ctx, param, value: int) -> int:
     if value < 16 or value % 16:
         raise click.BadParameter(f"{value} is not a positive multiple of 16", ctx, param)
     return value
+
+
+def workflow_config(path: str | None, overrides: dict | None = None) -> dict:
+    """The resolved workflow config (msl_core.config): `--config PATH`, else ./config.yaml when there is one, else
+    the schema's defaults; unknown keys and wrong values fail naming the key, as they do in the workflow."""
+    from msl_core.config import load_config
+
+    if path is None and Path("config.yaml").is_file():
+        path = "config.yaml"
+    return load_config(path, overrides)

@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import yaml
 
-from msl_core.cli.params import COUNT, OUT_FILE
-from msl_core.errors import ConfigError
+from msl_core.cli.params import COUNT, OUT_FILE, workflow_config
 from msl_core.runlog import setup_logging
 from msl_core.scenes.build import build_dataset
 from msl_core.scenes.config import PRESETS, from_config
@@ -16,16 +14,6 @@ from msl_core.scenes.contact_sheet import contact_sheet, summary
 from msl_core.scenes.stamps import build_catalogue, class_table, obtain_stamps
 
 CATALOGUE = Path("stamps") / "catalogue.csv"
-
-
-def _config(path: str | None) -> dict:
-    """The workflow config (`--config`, else ./config.yaml); its `scenes:` section sets everything but the sizes."""
-    candidate = Path(path or "config.yaml")
-    if not candidate.is_file():
-        if path:
-            raise ConfigError("--config", f"{candidate} not found")
-        raise ConfigError("--config", "no config.yaml here; pass --config PATH to the repository's config.yaml")
-    return yaml.safe_load(candidate.read_text())
 
 
 def _catalogue(stamps_dir: str | None, cache_dir: str) -> Path:
@@ -42,7 +30,7 @@ _stamps_dir = click.option("--stamps-dir", type=click.Path(file_okay=False),
                            help="Unpacked tuxpaint-stamps-default tree (default: scenes.stamps_dir, else apt-get).")
 _cache_dir = click.option("--cache-dir", help="Download/unpack folder (default: scenes.cache_dir).")
 _config_opt = click.option("--config", "config_path", type=click.Path(dir_okay=False),
-                           help="config.yaml to read the `scenes:` section from (default: ./config.yaml).")
+                           help="config.yaml to read the `scenes:` section from (default: ./config.yaml, else the schema's defaults).")
 
 
 @click.command("stamps")
@@ -52,8 +40,8 @@ _config_opt = click.option("--config", "config_path", type=click.Path(dir_okay=F
 def stamps_cmd(stamps_dir: str | None, cache_dir: str | None, config_path: str | None) -> None:
     """Obtain tuxpaint-stamps-default and write the stamp catalogue."""
     setup_logging()
-    scenes = _config(config_path).get("scenes", {})
-    path = _catalogue(stamps_dir or scenes.get("stamps_dir"), cache_dir or scenes.get("cache_dir", ".cache/msl"))
+    scenes = workflow_config(config_path)["scenes"]
+    path = _catalogue(stamps_dir or scenes["stamps_dir"], cache_dir or scenes["cache_dir"])
     click.echo(f"catalogue → {path}")
 
 
@@ -70,13 +58,11 @@ def build_cmd(preset: str, out: str, seed: int | None, workers: int, stamps_dir:
               cache_dir: str | None, config_path: str | None) -> None:
     """Render the scenes of PRESET into OUT, with ground truth and a contact sheet."""
     setup_logging()
-    config = _config(config_path)
-    if seed is not None:
-        config["seed"] = seed
-    scenes = config.get("scenes", {})
-    catalogue = _catalogue(stamps_dir or scenes.get("stamps_dir"), cache_dir or scenes.get("cache_dir", ".cache/msl"))
+    config = workflow_config(config_path, {"preset": preset} | ({"seed": seed} if seed is not None else {}))
+    scenes = config["scenes"]
+    catalogue = _catalogue(stamps_dir or scenes["stamps_dir"], cache_dir or scenes["cache_dir"])
     out_dir = Path(out)
-    manifest = build_dataset(from_config(config, preset), catalogue, out_dir / "videos", out_dir / "annotations",
+    manifest = build_dataset(from_config(config), catalogue, out_dir / "videos", out_dir / "annotations",
                              workers=workers)
     contact_sheet(out_dir / "videos" / "manifest.csv", out_dir / "annotations", out_dir / "contact_sheet.png")
     click.echo(f"{len(manifest)} clips → {out_dir}")

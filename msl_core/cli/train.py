@@ -6,16 +6,11 @@ from pathlib import Path
 
 import click
 import torch
-import yaml
 
+from msl_core.cli.params import workflow_config
+from msl_core.config import settings
 from msl_core.device import resolve_device
 from msl_core.runlog import setup_logging
-from msl_core.training import settings
-
-
-def _load_config(path: str) -> dict:
-    with open(path) as f:
-        return yaml.safe_load(f)
 
 
 @click.command("train")
@@ -37,7 +32,7 @@ def train_cmd(dataset: str, stage: str, config_path: str, results: str, threads:
 
     setup_logging()
     torch.set_num_threads(threads)
-    config, k, root = _load_config(config_path), int(stage), Path(results) / dataset
+    config, k, root = workflow_config(config_path), int(stage), Path(results) / dataset
     files = TrainingFiles(root / "frames.h5", root / "logmel.h5", root / "labels.h5", root / "index.csv")
     data = open_training_data(files)
     model_cfg = ModelConfig(num_classes=data.num_classes, categories=data.categories,
@@ -61,7 +56,7 @@ def localize_cmd(dataset: str, config_path: str, results: str, split: str, out: 
     from msl_core.training.inference import write_maps
 
     setup_logging()
-    config, root = _load_config(config_path), Path(results) / dataset
+    config, root = workflow_config(config_path), Path(results) / dataset
     write_maps(root / "frames.h5", root / "logmel.h5", root / "index.csv", root / "stage1" / "model.pt",
                root / "stage2" / "model.pt", Path(out) if out else root / "maps.h5",
                LocalizationConfig(**settings.localize_settings(config)),

@@ -44,6 +44,7 @@ class LocateOptions:
     fps: float = 1.0  # windows per second (1: the method's own non-overlapping 1-s windows)
     categories: tuple[str, ...] = ()  # report only these (default: all the model knows)
     threshold: float = 0.3  # a category is heard when σ(z^a) exceeds this (as `evaluate.class_threshold`)
+    gate: str = "none"  # as `evaluate.gate`: `cam` keeps each category's map where its own visual CAM sees it
     video: bool = True  # False: JSON and CSV only
     threads: int | None = None  # CPU threads of the model (default: half the cores while the encoder runs beside it)
     batch_size: int | None = None  # frames per forward pass (default: 1 on CPU, where it keeps them in cache; 16 on GPU)
@@ -78,6 +79,7 @@ class Locator:
         self.palette = colours(self.categories)
         self.on_screen = self.file.on_screen.threshold if self.file.on_screen else None
         self.batch_size = opts.batch_size or (1 if self.device.type == "cpu" else 16)
+        self.localization = LocalizationConfig(class_threshold=opts.threshold, gate=opts.gate)
 
     @torch.inference_mode()
     def hear(self, audio: AudioWindows) -> tuple[torch.Tensor, list[str]]:
@@ -100,7 +102,7 @@ class Locator:
         x = model.prepare_frames(torch.from_numpy(frames).to(device))
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             fv = model.vision(x).expand(len(fa), -1, -1, -1)
-            out = localize_features(model, fv, fa, LocalizationConfig())
+            out = localize_features(model, fv, fa, self.localization)
         return out["audio_prob"].float().cpu().numpy(), out["stage2_class"].float().cpu().numpy()
 
     @contextlib.contextmanager

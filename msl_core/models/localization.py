@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from msl_core.config import default
 from msl_core.errors import ConfigError
 from msl_core.models.coarse_to_fine import CoarseToFine
 
@@ -22,16 +23,16 @@ GATES = ("none", "cam")
 
 @dataclass(frozen=True)
 class LocalizationConfig:
-    class_threshold: float = 0.3
+    class_threshold: float = default("evaluate.class_threshold")
     # The reference applies σ twice at test time (σ(σ(z)) ∈ (0.5, 0.731): every category is always kept);
     # true reproduces that bug for comparison with its published numbers (docs/method.md §6.2).
-    reference_double_sigmoid: bool = False
-    map_size: int = 16
+    reference_double_sigmoid: bool = default("evaluate.reference_double_sigmoid")
+    map_size: int = default("evaluate.map_size")
     # msl extension: `cam` multiplies each category's alignment map by that category's own max-normalised visual
     # CAM (the model's stage-2 visual head), so a category's map keeps only where its object is seen. The original
     # AudioSet version multiplies by the strongest CAM of any category (docs/method.md §3.3); `none` is the simplified
     # one.
-    gate: str = "none"
+    gate: str = default("evaluate.gate")
 
     def __post_init__(self) -> None:
         if self.gate not in GATES:

@@ -38,9 +38,9 @@ def distance_loss(
     visual_embed: Tensor,
     audio_prob: Tensor,
     visual_prob: Tensor,
-    margin: float = 1.4,
-    prob_filter: float = 0.3,
-    pairs: str = "instance",
+    margin: float,
+    prob_filter: float,
+    pairs: str,
 ) -> Tensor:
     """Filtered contrastive loss on class-aware embeddings (stage 2).
 
@@ -68,7 +68,7 @@ def distance_loss(
     return pos + neg
 
 
-def background_weights(visual_cam: Tensor, visual_prob: Tensor, prob_filter: float = 0.3) -> Tensor:
+def background_weights(visual_cam: Tensor, visual_prob: Tensor, prob_filter: float) -> Tensor:
     """How surely each position is background: 1 − the strongest max-normalised CAM of the categories seen.
 
     visual_cam (N, C, h, w) ≥ 0 (detached), visual_prob (N, C) → (N, h, w) in [0, 1]; a clip where no
@@ -79,7 +79,7 @@ def background_weights(visual_cam: Tensor, visual_prob: Tensor, prob_filter: flo
 
 
 def background_loss(audio_embed: Tensor, visual_positions: Tensor, audio_prob: Tensor, background: Tensor,
-                    margin: float = 1.4, prob_filter: float = 0.3) -> Tensor:
+                    margin: float, prob_filter: float) -> Tensor:
     """Background positions as negatives of every heard category (an msl extension of §3.1).
 
     The alignment loss only sees CAM-pooled object features, yet localisation scores every position; without
@@ -100,8 +100,7 @@ def background_loss(audio_embed: Tensor, visual_positions: Tensor, audio_prob: T
 
 
 def stage_losses(out: dict[str, Tensor], audio_labels: Tensor, visual_labels: Tensor, stage: int,
-                 margin: float = 1.4, prob_filter: float = 0.3, background_weight: float = 0.0,
-                 pairs: str = "instance") -> dict[str, Tensor]:
+                 margin: float, prob_filter: float, background_weight: float, pairs: str) -> dict[str, Tensor]:
     """The loss terms of a stage and their sum `loss` (L₁, L₂ of §3.1 with weights 1, as the reference).
 
     `background_weight` > 0 adds `background_loss` to stage 2 (needs `visual_positions`, `visual_cam` in `out`).

@@ -1,9 +1,11 @@
-"""The typed configuration of the `scenes` dataset, built once from the workflow config (`scenes:` + `preset`)."""
+"""The typed configuration of the `scenes` dataset, built once from the resolved workflow config."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
+from msl_core.config import default
+from msl_core.config.settings import scenes_settings
 from msl_core.errors import ConfigError
 
 PRESETS = ("tiny", "default", "large")
@@ -16,24 +18,24 @@ class ScenesConfig:
     n_clips: int = 60
     duration_s: int = 10
     seed: int = 0
-    width: int = 320
-    height: int = 240
+    width: int = default("scenes.width")
+    height: int = default("scenes.height")
     fps: int = 10                       # of the MP4; the picture is static per clip, so this only sets file size
     sample_rate: int = 22050
-    snr_db: float = 20.0                # sources' power over the background noise's, per clip
-    holdout_stamps: bool = False        # test clips use stamps that train/val never show
-    objects_per_clip: tuple[int, int] = (2, 4)
-    sounding_per_second: tuple[int, int] = (1, 2)
-    change_prob: float = 0.5            # chance that the sounding set is redrawn at a second boundary
-    scale_range: tuple[float, float] = (0.35, 0.6)   # longer side of a stamp, as a fraction of the frame height
-    max_occlusion: float = 0.35         # at most this fraction of an object's in-frame mask is covered
-    max_outside: float = 0.3            # at most this fraction of an object's mask is cut off by the frame edge
-    gain_db: tuple[float, float] = (-6.0, 0.0)
-    val_fraction: float = 0.15
-    test_fraction: float = 0.2
-    backgrounds: str = "skimage"
-    probe_scenes: int = 0               # test scenes that also get probe clips (negatives, solos: probes.py)
-    probe_duration_s: int = 2
+    snr_db: float = default("scenes.snr_db")  # sources' power over the background noise's, per clip
+    holdout_stamps: bool = default("scenes.holdout_stamps")  # test clips use stamps that train/val never show
+    objects_per_clip: tuple[int, int] = tuple(default("scenes.objects_per_clip"))
+    sounding_per_second: tuple[int, int] = tuple(default("scenes.sounding_per_second"))
+    change_prob: float = default("scenes.change_prob")  # chance that the sounding set is redrawn at a second boundary
+    scale_range: tuple[float, float] = tuple(default("scenes.scale_range"))  # longer stamp side / frame height
+    max_occlusion: float = default("scenes.max_occlusion")  # largest covered fraction of an object's in-frame mask
+    max_outside: float = default("scenes.max_outside")  # largest fraction of an object's mask cut off by the edge
+    gain_db: tuple[float, float] = tuple(default("scenes.gain_db"))
+    val_fraction: float = default("scenes.val_fraction")
+    test_fraction: float = default("scenes.test_fraction")
+    backgrounds: str = default("scenes.backgrounds")
+    probe_scenes: int = default("scenes.probe_scenes")  # test scenes that also get probe clips (probes.py)
+    probe_duration_s: int = default("scenes.probe_duration_s")
 
     def __post_init__(self) -> None:
         _check(self.n_clips >= 1, "scenes.presets.*.n_clips", f"must be >= 1, got {self.n_clips}")
@@ -62,16 +64,6 @@ def _check(ok: bool, key: str, problem: str) -> None:
         raise ConfigError(key, problem)
 
 
-def from_config(config: dict, preset: str | None = None) -> ScenesConfig:
-    """Build from the workflow config dict: `scenes:` keys, the chosen preset's sizes, and the top-level `seed`."""
-    scenes = dict(config.get("scenes", {}))
-    preset = preset or config.get("preset", "default")
-    presets = scenes.pop("presets", {})
-    if preset not in presets:
-        raise ConfigError("preset", f"unknown preset {preset!r}; scenes.presets defines {sorted(presets)}")
-    known = {f.name for f in fields(ScenesConfig)}
-    values: dict = {"seed": int(config.get("seed", 0))}
-    for key, value in {**scenes, **presets[preset]}.items():
-        if key in known:
-            values[key] = tuple(value) if isinstance(value, list) else value
-    return ScenesConfig(**values)
+def from_config(config: dict) -> ScenesConfig:
+    """Build from a resolved workflow config (msl_core.config.load_config: `scenes:` with the preset's sizes)."""
+    return ScenesConfig(**scenes_settings(config))

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torchvision.ops import nms
 
+from msl_core.config import default
 from msl_core.errors import BadInput, ConfigError
 from msl_core.store import H5Rows
 
@@ -33,15 +34,15 @@ FASTER_RCNN_ARCHS = ("resnet50_fpn", "mobilenet_v3_large_fpn")
 class ProposalConfig:
     """The `proposals:` config section."""
 
-    backend: str = "yolo-fastest"
-    top_k: int = 8
-    nms_iou: float = 0.5
-    min_score: float = 0.001
+    backend: str = default("proposals.backend")
+    top_k: int = default("proposals.top_k")
+    nms_iou: float = default("proposals.nms_iou")
+    min_score: float = default("proposals.min_score")
     yolo_cfg: str | None = None
     yolo_weights: str | None = None
-    yolo_size: int = 320
+    yolo_size: int = default("proposals.yolo_size")
     faster_rcnn_weights: str | None = None
-    faster_rcnn_arch: str = "resnet50_fpn"
+    faster_rcnn_arch: str = default("proposals.faster_rcnn_arch")
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -223,21 +224,3 @@ def write_proposals(path: str | Path, boxes: np.ndarray, scores: np.ndarray, fra
         for key, value in (attrs or {}).items():
             h5.attrs[key] = value
     tmp.replace(path)
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU matrix of [x1, y1, x2, y2] boxes: (A, 4), (B, 4) -> (A, B)."""
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(axis=2)
-    area_a = (a[:, 2:] - a[:, :2]).clip(0).prod(axis=1)
-    area_b = (b[:, 2:] - b[:, :2]).clip(0).prod(axis=1)
-    union = area_a[:, None] + area_b[None] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
-def recall_at_iou(proposals: np.ndarray, truth: np.ndarray, iou: float = 0.5) -> float:
-    """Fraction of ground-truth boxes (G, 4) matched by some proposal (K, 4) with IoU >= iou."""
-    if len(truth) == 0:
-        return float("nan")
-    return float((box_iou(truth, proposals).max(axis=1, initial=0.0) >= iou).mean())

@@ -20,6 +20,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from msl_core.config import default
 from msl_core.errors import BadInput, ConfigError
 from msl_core.store import H5Rows, write_index_datasets
 from msl_core.teachers.categories import CategorySet, split_tags
@@ -36,24 +37,24 @@ VISUAL_SOURCES = ("tags", "image_classifier", "rois", "from_audio")
 class LabelConfig:
     """The `labels:` config section (with a dataset's `labels:` overrides applied)."""
 
-    audio_source: str = "tags"
-    visual_source: str = "tags"
-    sharpen_threshold: float = 0.3      # reference generate_label.py: a > 0.3 -> 0.4 a + 0.6
-    sharpen_scale: float = 0.4
+    audio_source: str = default("labels.audio_source")
+    visual_source: str = default("labels.visual_source")
+    sharpen_threshold: float = default("labels.sharpen_threshold")  # reference: a > 0.3 -> 0.4 a + 0.6
+    sharpen_scale: float = default("labels.sharpen_scale")
     tagger_weights: str | None = None
     audioset_labels: str | None = None
     ontology: str | None = None
     audio_map: str | None = None        # user table (C, 527) .npy/.csv; null: derived from the ontology
-    image_classifier: str = "mobilenet_v2"
+    image_classifier: str = default("labels.image_classifier")
     image_classifier_weights: str | None = None
     image_map: str | None = None        # user table (1000, C) .npy/.csv; null: msl_core/data/imagenet_audioset7.csv
-    image_top_k: int = 10
+    image_top_k: int = default("labels.image_top_k")
     # msl extension (reference: none): each teacher's category scores (the tagger's, and the image teacher's for
     # image_classifier / rois) divided by their own `normalise_quantile` over the dataset, so a category a teacher
     # scores low everywhere still reaches the 0.3 filter where it is heard or seen most. Uses no truth: only the
     # dataset's own score distribution.
-    normalise: str = "none"
-    normalise_quantile: float = 0.95
+    normalise: str = default("labels.normalise")
+    normalise_quantile: float = default("labels.normalise_quantile")
 
     def __post_init__(self) -> None:
         if self.audio_source not in AUDIO_SOURCES:

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from msl_core.config import default
 from msl_core.errors import BadInput, ConfigError, MslError
 from msl_core.models.coarse_to_fine import CoarseToFine, ModelConfig, build_model
 from msl_core.models.losses import PAIRS, stage_losses
@@ -53,18 +54,18 @@ class TrainConfig:
     stage: int
     epochs: int
     lr: float
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    batch_size: int = 16
-    margin: float = 1.4
-    prob_filter: float = 0.3
-    background_weight: float = 0.0  # 0: the reference loss (the workflow's default lives in config.yaml)
-    pairs: str = "instance"  # alignment negatives: every other pair (reference) or other categories only
-    flip_prob: float = 0.5
-    seed: int = 0
+    momentum: float = default("train.stage1.momentum")
+    weight_decay: float = default("train.stage1.weight_decay")
+    batch_size: int = default("train.batch_size")
+    margin: float = default("train.stage2.margin")
+    prob_filter: float = default("train.stage2.prob_filter")
+    background_weight: float = default("train.stage2.background_weight")  # 0: the reference loss
+    pairs: str = default("train.stage2.pairs")  # negatives: every other pair (reference) or other categories
+    flip_prob: float = default("train.flip_prob")
+    seed: int = default("seed")
     # Which epoch becomes model.pt: `last` (the reference keeps every epoch and uses the last) or `best_val`, the
     # epoch with the lowest val loss (the same loss, on rows never trained on; validation.py).
-    select: str = "last"
+    select: str = default("train.select")
 
     def __post_init__(self) -> None:
         if self.stage not in (1, 2):

@@ -13,7 +13,7 @@ from msl_core.seeds import run_folder, training_seeds
 from msl_core.spectrogram import front_end
 from msl_core.splits import describe, split_counts
 from msl_core.scenes.config import from_config as scenes_from_config
-from msl_core.training import settings as train_cfg
+from msl_core.config import settings as cfg
 
 DATASETS = list(config["datasets"])
 SCENES = [name for name, ds in config["datasets"].items() if ds["kind"] == "scenes"]
@@ -132,7 +132,7 @@ WHOLE_FILE_TEST = [name for name in RAW_DATASETS
                    if dataset_config(name)["kind"] == "flickr" and dataset_config(name).get("test_audio") == "whole_file"]
 
 
-FRONT_END = train_cfg.front_end_settings(config)
+FRONT_END = cfg.front_end_settings(config)
 FRONT_END_SAMPLE_RATE = front_end(FRONT_END["audio_backbone"], FRONT_END["audio"]).sample_rate  # what ingest decodes to
 SHARDS = config["ingest"]["shard_clips"]
 INGESTED = {"index": "index.csv", "rejected": "rejected.csv", "frames": "frames.h5", "audio": "audio.h5"}
@@ -171,10 +171,8 @@ MOBILENET_WEIGHTS = "results/weights/mobilenet_v2_imagenet.pt"
 
 
 def label_settings(wildcards):
-    """The `labels:` section with the dataset's own `labels:` overrides (e.g. audio_source per dataset); an
-    override left null (the schema's default) inherits the global value."""
-    overrides = dataset_config(wildcards.dataset).get("labels") or {}
-    return {**config["labels"], **{key: value for key, value in overrides.items() if value is not None}}
+    """The `labels:` section as it applies to the dataset (msl_core.config resolved its own block over it)."""
+    return cfg.label_settings(config, wildcards.dataset)
 
 
 def category_kind(wildcards):
@@ -231,7 +229,7 @@ def proposal_inputs(wildcards):
 
 
 def proposal_settings(wildcards):
-    return config["proposals"]
+    return cfg.proposal_settings(config)
 
 
 # Training and localisation (train.smk)
@@ -245,13 +243,13 @@ def train_inputs(wildcards):
         "index": f"results/{wildcards.dataset}/index.csv",
     }
     try:
-        weights = train_cfg.vision_weights(config, wildcards.dataset)
+        weights = cfg.vision_weights(config, wildcards.dataset)
     except MslError as exc:
         raise WorkflowError(str(exc)) from None
     if weights:
         inputs["vision_weights"] = weights
     try:
-        audio = train_cfg.audio_weights(config)
+        audio = cfg.audio_weights(config)
     except MslError as exc:
         raise WorkflowError(str(exc)) from None
     if audio:
@@ -269,7 +267,7 @@ def val_boxes(wildcards):
 
 
 def model_settings(wildcards):
-    return train_cfg.model_settings(config, wildcards.dataset)
+    return cfg.model_settings(config, wildcards.dataset)
 
 
 try:
@@ -291,11 +289,11 @@ def run_dir(wildcards):
 
 
 def stage1_settings(wildcards):
-    return train_cfg.train_settings(config, wildcards.dataset, 1) | {"seed": _seed(wildcards)}
+    return cfg.train_settings(config, wildcards.dataset, 1) | {"seed": _seed(wildcards)}
 
 
 def stage2_settings(wildcards):
-    return train_cfg.train_settings(config, wildcards.dataset, 2) | {"seed": _seed(wildcards)}
+    return cfg.train_settings(config, wildcards.dataset, 2) | {"seed": _seed(wildcards)}
 
 
 def localize_inputs(wildcards):
@@ -308,7 +306,7 @@ def localize_inputs(wildcards):
 
 
 def localize_settings(wildcards):
-    return train_cfg.localize_settings(config)
+    return cfg.localize_settings(config)
 
 
 # Annotations and evaluation (evaluate.smk)
@@ -397,18 +395,8 @@ def training_seed_list(wildcards):
 
 def evaluation_settings(wildcards):
     """Every value that changes the numbers (a change reruns `evaluate`)."""
-    protocol = dataset_config(wildcards.dataset)["protocol"]
-    settings = config["evaluate"]
-    threshold = settings["audioset_ciou_threshold"] if protocol == "audioset-instrument" else settings["ciou_threshold"]
-    return {
-        "protocol": protocol,
-        "threshold": threshold,
-        "success_ciou": settings["success_ciou"],
-        "centre_sigma": settings["centre_sigma"],
-        "baselines": list(settings["baselines"]),
-        "allow_missing_maps": config["skip_bad_inputs"],
-    }
+    return cfg.evaluation_settings(config, wildcards.dataset)
 
 
 def result_warnings(wildcards):
-    return train_cfg.result_warnings(config, wildcards.dataset)
+    return cfg.result_warnings(config, wildcards.dataset)

@@ -147,7 +147,7 @@ rule overlays:
         "results/{dataset}/benchmarks/overlays.tsv"
     params:
         n=config["evaluate"]["overlays"],
-        threshold=config["evaluate"]["class_threshold"],
+        localize=localize_settings,  # the overlays draw the maps that maps.h5 holds
     threads: 2
     resources:
         mem_mb=4000,

@@ -17,7 +17,8 @@ done = locate_test_clips(
     snakemake.input.model,  # noqa: F821
     out.videos,
     snakemake.params.n,  # noqa: F821
-    LocateOptions(threshold=snakemake.params.threshold, progress=False),  # noqa: F821
+    LocateOptions(threshold=snakemake.params.localize["class_threshold"], gate=snakemake.params.localize["gate"],  # noqa: F821
+                  progress=False),
     resolve_device(snakemake.config["device"]),  # noqa: F821
 )
 overlay_sheet(done, out.sheet)

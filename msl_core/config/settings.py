@@ -1,4 +1,8 @@
-"""Validated workflow config → the typed settings of training and localisation (shared by rules and the CLI)."""
+"""A resolved config (msl_core.config.load_config) → the keyword arguments of every typed settings object.
+
+The rules' `params:` and the `msl` subcommands both build their settings here, so one config value reaches one
+place; no function here has a default of its own (the schema holds them all).
+"""
 
 from __future__ import annotations
 
@@ -10,19 +14,6 @@ def _dataset(config: dict, dataset: str) -> dict:
         return config["datasets"][dataset]
     except KeyError:
         raise ConfigError(f"datasets.{dataset}", "no such dataset in the config") from None
-
-
-def _preset_or_train(config: dict, dataset: str, stage: int, key: str):
-    """Scenes take `<key>_stage<k>` from their preset when it sets one; otherwise train.stage<k>.<key>."""
-    if _dataset(config, dataset)["kind"] == "scenes":
-        value = config["scenes"]["presets"][config["preset"]].get(f"{key}_stage{stage}")
-        if value is not None:
-            return value
-    return config["train"][f"stage{stage}"][key]
-
-
-def stage_epochs(config: dict, dataset: str, stage: int) -> int:
-    return _preset_or_train(config, dataset, stage, "epochs")
 
 
 def vision_weights(config: dict, dataset: str) -> str | None:
@@ -82,12 +73,12 @@ def model_settings(config: dict, dataset: str) -> dict:
 
 def train_settings(config: dict, dataset: str, stage: int) -> dict:
     """Keyword arguments of `TrainConfig` for a stage."""
-    t = config["train"]
+    t = _dataset(config, dataset)["train"]  # the preset's epochs and learning rates already applied (load.py)
     s = t[f"stage{stage}"]
     settings = {
         "stage": stage,
-        "epochs": stage_epochs(config, dataset, stage),
-        "lr": _preset_or_train(config, dataset, stage, "lr"),
+        "epochs": s["epochs"],
+        "lr": s["lr"],
         "momentum": s["momentum"],
         "weight_decay": s["weight_decay"],
         "batch_size": t["batch_size"],
@@ -109,3 +100,36 @@ def localize_settings(config: dict) -> dict:
         "map_size": e["map_size"],
         "gate": e["gate"],
     }
+
+
+def label_settings(config: dict, dataset: str) -> dict:
+    """The `labels:` section as it applies to the dataset (its own block and the command line resolved)."""
+    return dict(_dataset(config, dataset)["labels"])
+
+
+def proposal_settings(config: dict) -> dict:
+    return dict(config["proposals"])
+
+
+def evaluation_settings(config: dict, dataset: str) -> dict:
+    """Keyword arguments of `EvalSettings` (with the baselines scored beside the maps)."""
+    protocol = _dataset(config, dataset)["protocol"]
+    e = config["evaluate"]
+    threshold = e["audioset_ciou_threshold"] if protocol == "audioset-instrument" else e["ciou_threshold"]
+    return {
+        "protocol": protocol,
+        "threshold": threshold,
+        "success_ciou": e["success_ciou"],
+        "centre_sigma": e["centre_sigma"],
+        "baselines": list(e["baselines"]),
+        "allow_missing_maps": config["skip_bad_inputs"],
+    }
+
+
+def scenes_settings(config: dict) -> dict:
+    """Keyword arguments of `ScenesConfig`: the `scenes:` section with the preset's sizes, and the seed."""
+    s = config["scenes"]
+    keys = ("n_clips", "duration_s", "width", "height", "snr_db", "holdout_stamps", "objects_per_clip",
+            "sounding_per_second", "change_prob", "scale_range", "max_occlusion", "max_outside", "gain_db",
+            "val_fraction", "test_fraction", "backgrounds", "probe_scenes", "probe_duration_s")
+    return {"seed": config["seed"]} | {key: tuple(s[key]) if isinstance(s[key], list) else s[key] for key in keys}
