@@ -254,16 +254,13 @@ def train_inputs(wildcards):
         raise WorkflowError(str(exc)) from None
     if audio:
         inputs["audio_weights"] = audio
+    if wildcards.dataset in SCENES:  # the val boxes: each epoch also reports the val success rate
+        inputs["val_boxes"] = f"results/{wildcards.dataset}/annotations/val.json"
     return inputs
 
 
 def stage2_inputs(wildcards):
     return {**train_inputs(wildcards), "stage1": f"{run_dir(wildcards)}/stage1/model.pt"}
-
-
-def val_boxes(wildcards):
-    """The built-in scenes' val boxes: each epoch then reports the val success rate (msl_core/training/validation.py)."""
-    return {"val_boxes": f"results/{wildcards.dataset}/annotations/val.json"} if wildcards.dataset in SCENES else {}
 
 
 def model_settings(wildcards):

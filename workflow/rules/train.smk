@@ -8,7 +8,6 @@ rule train_stage1:
         "../../envs/msl.yaml"
     input:
         unpack(train_inputs),
-        unpack(val_boxes),
     output:
         model="results/{dataset}/stage1/model.pt",
         metrics="results/{dataset}/stage1/metrics.csv",
@@ -46,7 +45,6 @@ rule train_stage2:
         "../../envs/msl.yaml"
     input:
         unpack(stage2_inputs),
-        unpack(val_boxes),
     output:
         model="results/{dataset}/stage2/model.pt",
         metrics="results/{dataset}/stage2/metrics.csv",
