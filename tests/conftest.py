@@ -1,8 +1,8 @@
 """Shared fixtures: the repository root, the shipped assets, a workflow workspace. Helpers live in tests/support.
 
-Every test that runs Snakemake is marked `workflow` here, found from what it uses: the `workspace` fixture, or a
-workflow runner (`run_snakemake`, `snakemake_workspace`, `SNAKEMAKE`) named by the test, its fixtures or the
-module's functions they call. `pytest -m "not workflow and not slow and not slurm"` is then the unit suite.
+Every test that runs (or parses) the Snakemake workflow is marked `workflow` here, found from what it uses: the
+`workspace` fixture, or a workflow runner (`run_snakemake`, `snakemake_workspace`, `SNAKEMAKE`, `SnakemakeApi`) named
+by the test, its fixtures or the module's functions they call. `pytest -m "not workflow and not slow and not slurm"` is then the unit suite.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from support.workspace import ASSETS, REPO, snakemake_workspace
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-RUNNERS = {"run_snakemake", "snakemake_workspace", "SNAKEMAKE"}
+RUNNERS = {"run_snakemake", "snakemake_workspace", "SNAKEMAKE", "SnakemakeApi"}  # SnakemakeApi: parses the workflow
 
 
 def _runs_snakemake(function, module, seen: set) -> bool:
