@@ -14,7 +14,7 @@ from msl_core.errors import BadInput, MslError
 from msl_core.ingest import Outputs, Settings, ingest, write_logmels
 from msl_core.manifest import load_manifest
 from msl_core.spectrogram import LogMelParams
-from msl_core.store import H5Rows, read_index_datasets
+from msl_core.stores.hdf5 import H5Rows, Store
 
 COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)]
 
@@ -82,7 +82,7 @@ def test_frames_show_the_colour_of_each_second(clips, tmp_path):
 
 def test_logmels_equal_librosa_on_the_decoded_file(clips, tmp_path):
     index, _, out = run(clips)
-    table = read_index_datasets(logmel_of(out))
+    table = Store(logmel_of(out)).index_table()
     assert table["second"].tolist() == index["second"].tolist()
     rows = H5Rows(logmel_of(out), "logmel")
     assert rows.shape == (7, 51, 64) and rows.dtype == np.float32
@@ -199,30 +199,6 @@ def test_decoding_the_audio_of_a_silent_video_says_no_audio_stream(tmp_path):
         decode_audio(path, 32000)
 
 
-def test_a_second_writer_of_the_same_store_refuses_and_a_stale_lock_is_taken_over(tmp_path):
-    import os
-    import socket
-
-    from msl_core.store import owned
-
-    partial = tmp_path / "logmel.h5.partial"
-    with owned(partial):
-        with pytest.raises(BadInput, match=f"being written by process {os.getpid()}"), owned(partial):
-            pass
-        assert (tmp_path / "logmel.h5.partial.lock").read_text() == f"{os.getpid()}@{socket.gethostname()}"
-    assert not (tmp_path / "logmel.h5.partial.lock").exists()
-    dead = _dead_pid()
-    (tmp_path / "logmel.h5.partial.lock").write_text(f"{dead}@{socket.gethostname()}")
-    with owned(partial):  # the writer is gone: its lock is taken over
-        pass
-
-
-def _dead_pid() -> int:
-    proc = subprocess.Popen(["true"])
-    proc.wait()
-    return proc.pid
-
-
 @pytest.mark.parametrize("faststart, keep, reason", [
     (True, 0.88, "cut short"), (True, 0.60, "cut short"), (False, 0.88, "unreadable media"),
 ])
@@ -243,7 +219,7 @@ def test_a_file_cut_mid_stream_is_a_bad_input_never_padded(tmp_path, faststart, 
     index, rejected, out = run(manifest, skip_bad_inputs=True)
     assert [r.clip_id for r in rejected] == ["cut"] and reason in rejected[0].reason
     assert set(index["clip_id"]) == {"good"}  # none of the cut clip's rows reach any store
-    assert read_index_datasets(out.frames)["clip_id"].tolist() == ["good", "good"]
+    assert Store(out.frames).index_table()["clip_id"].tolist() == ["good", "good"]
 
 
 @pytest.mark.parametrize("start_s", [0.0, 1.5])
