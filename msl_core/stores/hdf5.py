@@ -79,8 +79,7 @@ class H5Rows:
                 raise BadInput(self.path, f"no dataset '{name}' (has {sorted(h5.keys())})")
             if missing := missing_sources(h5[name]):
                 raise BadInput(self.path, f"its shard file(s) {missing} are missing (ingest.shard_clips)")
-            self.shape, self.dtype = h5[name].shape, h5[name].dtype
-            self.attrs = dict(h5[name].attrs)
+            self.shape = h5[name].shape
 
     def __len__(self) -> int:
         return self.shape[0]

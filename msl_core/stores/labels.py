@@ -23,8 +23,7 @@ def write_labels(path: str | Path, audio: np.ndarray, visual: np.ndarray, catego
         write_index_table(h5, index)
         h5.attrs["categories"] = list(categories)
         h5.attrs["category_kind"] = kind
-        for key, value in (attrs or {}).items():
-            h5.attrs[key] = value
+        h5.attrs.update(attrs or {})
 
 
 class LabelsStore(Store):

@@ -34,8 +34,7 @@ def maps_writer(out: str | Path, items: pd.DataFrame, layout: dict[str, tuple[tu
         if "row" in items:
             h5.create_dataset("row", data=items["row"].to_numpy(np.int64))
         h5.attrs["categories"] = list(categories)
-        for key, value in (attrs or {}).items():
-            h5.attrs[key] = value
+        h5.attrs.update(attrs or {})
         yield data
 
 

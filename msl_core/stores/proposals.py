@@ -19,8 +19,7 @@ def write_proposals(path: str | Path, boxes: np.ndarray, scores: np.ndarray, ind
         h5.create_dataset("scores", data=scores.astype(np.float32))
         if index is not None:
             write_index_table(h5, index)
-        for key, value in (attrs or {}).items():
-            h5.attrs[key] = value
+        h5.attrs.update(attrs or {})
 
 
 class ProposalsStore(Store):

@@ -2,8 +2,9 @@
 
 The resumable file (`checkpoint.pt`, beside the rule's outputs but not one of them, so Snakemake never deletes it)
 holds model, optimiser, epoch, RNG states, loss history and a hash of everything that changes the result; a run
-with a different hash starts afresh. Writes go to `checkpoint.pt.partial`, renamed into place (`stores.atomic`), so a job killed while
-saving leaves the last good checkpoint intact. It holds only tensors and plain values and loads weights-only.
+with a different hash starts afresh. Writes go to `checkpoint.pt.partial`, renamed into place (`stores.atomic`), so
+a job killed while saving leaves the last good checkpoint intact. It holds only tensors and plain values and loads
+weights-only.
 """
 
 from __future__ import annotations

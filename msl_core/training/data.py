@@ -40,19 +40,12 @@ class TrainingData:
     clips: np.ndarray  # (R,) int64: the clip each row comes from (a batch takes one row per clip)
     n_rows: int  # rows in every file
     frame_size: tuple[int, int]  # (H, W): frames.h5's shape
-    n_frames: int  # log-mel time steps T
-    n_mels: int  # mel bands: logmel.h5's shape and attributes
-    window_s: float  # seconds per row: logmel.h5's attribute
+    n_frames: int  # log-mel time steps T (n_mels, window and front end: `LogmelStore`, `model_file.inference_spec`)
     categories: tuple[str, ...]
 
     @property
     def num_classes(self) -> int:
         return len(self.categories)
-
-
-def _check_rows(path: Path, what: str, n: int, expected: int, against: Path) -> None:
-    if n != expected:
-        raise BadInput(path, f"'{what}' has {n} rows but {against.name} has {expected}: the files are not row-aligned")
 
 
 def check_media(frames_path: Path, logmel_path: Path) -> tuple[FramesStore, LogmelStore]:
@@ -62,7 +55,9 @@ def check_media(frames_path: Path, logmel_path: Path) -> tuple[FramesStore, Logm
         raise BadInput(frames_path, "'frames' is empty (0 rows)")
     if frames.size[0] % 16 or frames.size[1] % 16:
         raise BadInput(frames_path, f"frame size {frames.size} is not a multiple of the backbone stride 16")
-    _check_rows(logmel_path, "logmel", len(logmel), len(frames), frames_path)
+    if len(logmel) != len(frames):
+        raise BadInput(logmel_path, f"'logmel' has {len(logmel)} rows but {frames.path.name} has {len(frames)}: "
+                                    "the files are not row-aligned")
     return frames, logmel
 
 
@@ -123,8 +118,7 @@ def open_training_data(files: TrainingFiles, split: str | None = "train", num_cl
     index = read_index(files.index, n)
     rows = split_rows(index, files.index, split)
     clips = pd.factorize(index["clip_id"].astype(str))[0] if "clip_id" in index else np.arange(n)
-    return TrainingData(files, rows, clips[rows].astype(np.int64), n, frames.size, logmel.n_frames, logmel.n_mels,
-                        logmel.window_s, categories)
+    return TrainingData(files, rows, clips[rows].astype(np.int64), n, frames.size, logmel.n_frames, categories)
 
 
 class BatchReader(Dataset):

@@ -17,7 +17,7 @@ from msl_core.training.data import TrainingFiles
 
 def write_synthetic_inputs(folder: str | Path, n: int = 12, n_frames: int = 51, num_classes: int = 3,
                            size: int = 64, splits: tuple[str, ...] = ("train", "train", "test"),
-                           seed: int = 0, n_mels: int = 64, front_end: str = "librosa") -> TrainingFiles:
+                           seed: int = 0, n_mels: int = LogMelParams.n_mels, front_end: str = "librosa") -> TrainingFiles:
     """Write n rows of random uint8 frames (n, size, size, 3), log-mel (n, T, n_mels), soft labels (n, C), index."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
