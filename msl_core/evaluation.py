@@ -461,8 +461,6 @@ def write_metrics(evaluation: Evaluation, metrics_json: str | Path, ciou_txt: st
 
 def read_frames(path: str | Path, items: list[Item]) -> dict[str, np.ndarray]:
     """{item key: (256, 256, 3) uint8} for the items found in frames.h5 (others are simply not drawn)."""
-    if not Path(path).is_file():
-        raise BadInput(path, "frames file not found")
     store = FramesStore(path)
     wanted, found = {item.key for item in items}, {}
     for row, key in enumerate(store.keys()):

@@ -177,6 +177,6 @@ def test_more_mel_bands_rerun_from_logmel_and_train_and_evaluate(finished_run, t
     result = snakemake(workdir, "--cores", "2", "--configfile", "config.yaml", "override.yaml", "--", TARGET)
     assert set(jobs_to_run(result)) == {"logmel"} | TRAINING, result.stdout[-3000:] + result.stderr[-3000:]
     results = workdir / "results" / "scenes"
-    assert LogmelStore(results / "logmel.h5").n_mels == 128
+    assert LogmelStore(results / "logmel.h5").params().n_mels == 128
     assert read_model_file(results / "stage2" / "model.pt")["inference"]["logmel"]["n_mels"] == 128
     assert 0.0 <= float((workdir / TARGET).read_text()) <= 1.0

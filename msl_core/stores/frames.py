@@ -48,9 +48,6 @@ class AudioStore(Store):
 
     required = ("audio",)
 
-    def __len__(self) -> int:
-        return self.shape("audio")[0]
-
     @property
     def sample_rate(self) -> int:
         return int(self.attr("sample_rate", "audio"))

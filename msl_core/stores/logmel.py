@@ -53,10 +53,6 @@ class LogmelStore(Store):
         return self.shape("logmel")[1]
 
     @property
-    def n_mels(self) -> int:
-        return self.shape("logmel")[2]
-
-    @property
     def front_end(self) -> str:
         return str(self.attr("front_end", "logmel", default="librosa"))  # stores from before the attribute
 

@@ -52,8 +52,6 @@ class MapsStore(Store):
     required = ("clip_id", "second")
 
     def __init__(self, path: str | Path):
-        if not Path(path).is_file():
-            raise BadInput(path, "maps file not found")
         super().__init__(path)
         self.categories = self.strings("categories", default=[])
 
