@@ -94,6 +94,22 @@ def test_logmels_equal_librosa_on_the_decoded_file(clips, tmp_path):
     assert rows.read([0])[0].mean(0).argmax() < rows.read([4])[0].mean(0).argmax()
 
 
+def test_whole_file_test_logmels_have_each_recordings_length(clips, tmp_path):
+    from msl_core.ingest import whole_file_logmel, write_test_logmels
+    from msl_core.stores.logmel import WholeFileAudio
+
+    index, _, out = run(clips)
+    assert write_test_logmels(index, tmp_path / "logmel_test.h5", LogMelParams()) == 2  # b's two seconds
+    audio = WholeFileAudio(tmp_path / "logmel_test.h5")
+    b = index[index["clip_id"] == "b"]
+    expected = whole_file_logmel(b.iloc[0].fillna(""), LogMelParams())
+    assert expected.shape[0] > 51  # the whole 2-s recording, not one window
+    for row in b["row"]:
+        np.testing.assert_array_equal(audio.read_row(int(row)), expected)
+    with pytest.raises(BadInput, match="logmel_test.h5: has no whole-file audio for index row 0"):
+        audio.read_row(0)
+
+
 def test_reader_returns_rows_in_the_order_asked(clips, tmp_path):
     _, _, out = run(clips)
     rows = H5Rows(logmel_of(out), "logmel")
