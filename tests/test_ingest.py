@@ -98,7 +98,7 @@ def test_whole_file_test_logmels_have_each_recordings_length(clips, tmp_path):
     from msl_core.ingest import whole_file_logmel, write_test_logmels
     from msl_core.stores.logmel import WholeFileAudio
 
-    index, _, out = run(clips)
+    index, _, _ = run(clips)
     assert write_test_logmels(index, tmp_path / "logmel_test.h5", LogMelParams()) == 2  # b's two seconds
     audio = WholeFileAudio(tmp_path / "logmel_test.h5")
     b = index[index["clip_id"] == "b"]
