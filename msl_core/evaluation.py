@@ -22,7 +22,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from msl_core import metrics
@@ -30,6 +29,8 @@ from msl_core.annotations import load_coco, missing_ids
 from msl_core.config import default
 from msl_core.errors import BadInput, ConfigError
 from msl_core.seeds import mean_over_seeds
+from msl_core.stores.frames import FramesStore
+from msl_core.stores.maps import MapsStore
 
 log = logging.getLogger("msl.evaluation")
 
@@ -266,65 +267,55 @@ def ground_truth(item: Item, protocol: str, category: str | None = None) -> np.n
 
 def load_maps(path: str | Path, items: list[Item], allow_missing: bool) -> tuple[MapFile, list[Item], list[dict]]:
     """Rows of maps.h5 aligned with `items`; checks shapes and finiteness. Returns the maps, kept items, exclusions."""
-    path = Path(path)
-    if not path.is_file():
-        raise BadInput(path, "maps file not found")
-    with h5py.File(path, "r") as h5:
-        for key in ("clip_id", "second", "stage2"):
-            if key not in h5:
-                raise BadInput(path, f"no '{key}' dataset")
-        clip_ids = [c.decode() if isinstance(c, bytes) else str(c) for c in h5["clip_id"][()]]
-        seconds = h5["second"][()].astype(int)
-        row_of: dict[str, int] = {}
-        for row, key in enumerate(f"{c}/{s}" for c, s in zip(clip_ids, seconds)):
-            if key in row_of:
-                raise BadInput(path, f"item {key} has more than one map row")
-            row_of[key] = row
-        absent = [item.key for item in items if item.key not in row_of]
-        excluded = []
-        if absent:
-            message = f"{len(absent)} of {len(items)} annotated item(s) have no map (first: {', '.join(absent[:10])})"
-            if not allow_missing:
-                raise BadInput(path, message)
-            log.warning("%s: %s; excluded", path, message)
-            excluded = [{"id": key, "reason": "no map"} for key in absent]
-            items = [item for item in items if item.key in row_of]
-            if not items:
-                raise BadInput(path, "no annotated item has a map")
-        rows = np.array([row_of[item.key] for item in items])
-        categories = [str(c.decode() if isinstance(c, bytes) else c) for c in h5.attrs.get("categories", [])]
-        agnostic, per_class, raw = {}, {}, {}
-        for method in MAP_METHODS:
-            if method in h5:
-                agnostic[method] = _read_rows(h5, method, rows, len(clip_ids), path, ndim=3)
-            if f"{method}_raw" in h5:
-                raw[method] = _read_rows(h5, f"{method}_raw", rows, len(clip_ids), path, ndim=3)
-            if f"{method}_class" in h5:
-                per_class[method] = _read_rows(h5, f"{method}_class", rows, len(clip_ids), path, ndim=4)
-                if per_class[method].shape[1] != len(categories):
-                    raise BadInput(
-                        path,
-                        f"'{method}_class' has {per_class[method].shape[1]} classes but attr 'categories' "
-                        f"names {len(categories)}",
-                    )
-        audio_prob = h5["audio_prob"][()][rows] if "audio_prob" in h5 else None
-    unused = len(clip_ids) - len(rows)
+    store = MapsStore(path)
+    store.shape("stage2")
+    row_of: dict[str, int] = {}
+    for row, key in enumerate(store.keys()):
+        if key in row_of:
+            raise BadInput(store.path, f"item {key} has more than one map row")
+        row_of[key] = row
+    absent = [item.key for item in items if item.key not in row_of]
+    excluded = []
+    if absent:
+        message = f"{len(absent)} of {len(items)} annotated item(s) have no map (first: {', '.join(absent[:10])})"
+        if not allow_missing:
+            raise BadInput(store.path, message)
+        log.warning("%s: %s; excluded", store.path, message)
+        excluded = [{"id": key, "reason": "no map"} for key in absent]
+        items = [item for item in items if item.key in row_of]
+        if not items:
+            raise BadInput(store.path, "no annotated item has a map")
+    rows = np.array([row_of[item.key] for item in items])
+    agnostic, per_class, raw = {}, {}, {}
+    for method in MAP_METHODS:
+        if method in store:
+            agnostic[method] = _read_maps(store, method, rows, ndim=3)
+        if f"{method}_raw" in store:
+            raw[method] = _read_maps(store, f"{method}_raw", rows, ndim=3)
+        if f"{method}_class" in store:
+            per_class[method] = _read_maps(store, f"{method}_class", rows, ndim=4)
+            if per_class[method].shape[1] != len(store.categories):
+                raise BadInput(
+                    store.path,
+                    f"'{method}_class' has {per_class[method].shape[1]} classes but attr 'categories' "
+                    f"names {len(store.categories)}",
+                )
+    audio_prob = store.read("audio_prob")[rows] if "audio_prob" in store else None
+    unused = len(store) - len(rows)
     if unused:
-        log.info("%s: %d map row(s) have no scored annotation (not in the protocol's test set)", path, unused)
-    return MapFile(categories, agnostic, per_class, audio_prob, raw=raw), items, excluded
+        log.info("%s: %d map row(s) have no scored annotation (not in the protocol's test set)", store.path, unused)
+    return MapFile(store.categories, agnostic, per_class, audio_prob, raw=raw), items, excluded
 
 
-def _read_rows(h5: h5py.File, name: str, rows: np.ndarray, n_rows: int, path: Path, ndim: int) -> np.ndarray:
-    data = h5[name]
-    if data.ndim != ndim or data.shape[0] != n_rows or data.shape[-1] != data.shape[-2]:
+def _read_maps(store: MapsStore, name: str, rows: np.ndarray, ndim: int) -> np.ndarray:
+    shape = store.shape(name)
+    if len(shape) != ndim or shape[0] != len(store) or shape[-1] != shape[-2]:
         expected = "(M, S, S)" if ndim == 3 else "(M, C, S, S)"
-        raise BadInput(path, f"'{name}' has shape {data.shape}; expected {expected} with M = {n_rows} rows")
-    order = np.argsort(rows)
-    values = np.empty((len(rows), *data.shape[1:]), dtype=np.float32)
-    values[order] = data[rows[order]]  # h5py fancy indexing needs increasing rows
+        raise BadInput(store.path, f"'{name}' has shape {shape}; expected {expected} with M = {len(store)} rows")
+    values = store.read_items(name, rows)
     bad = ~np.isfinite(values.reshape(len(rows), -1)).all(axis=1)
     if bad.any():
-        raise BadInput(path, f"'{name}': {int(bad.sum())} map(s) contain NaN or inf")
+        raise BadInput(store.path, f"'{name}': {int(bad.sum())} map(s) contain NaN or inf")
     return values
 
 
@@ -471,20 +462,12 @@ def write_metrics(evaluation: Evaluation, metrics_json: str | Path, ciou_txt: st
 
 def read_frames(path: str | Path, items: list[Item]) -> dict[str, np.ndarray]:
     """{item key: (256, 256, 3) uint8} for the items found in frames.h5 (others are simply not drawn)."""
-    path = Path(path)
-    if not path.is_file():
-        raise BadInput(path, "frames file not found")
-    wanted = {item.key for item in items}
-    out = {}
-    with h5py.File(path, "r") as h5:
-        for key in ("frames", "clip_id", "second"):
-            if key not in h5:
-                raise BadInput(path, f"no '{key}' dataset")
-        clip_ids = [c.decode() if isinstance(c, bytes) else str(c) for c in h5["clip_id"][()]]
-        for row, key in enumerate(f"{c}/{s}" for c, s in zip(clip_ids, h5["second"][()].astype(int))):
-            if key in wanted and key not in out:
-                out[key] = h5["frames"][row]
-    return out
+    store = FramesStore(path)
+    wanted, found = {item.key for item in items}, {}
+    for row, key in enumerate(store.keys()):
+        if key in wanted and key not in found:
+            found[key] = row
+    return dict(zip(found, store.rows("frames").read(list(found.values()))))
 
 
 def seed_summary(evaluation: Evaluation, annotations: str | Path, seed_maps: dict[int, str | Path]) -> dict:

@@ -228,7 +228,3 @@ def decode_audio(
         raise BadInput(path, f"ffmpeg could not decode its audio ({message})") from exc
     return np.frombuffer(raw, np.float32).copy()
 
-
-def ffmpeg_version() -> str:
-    """First line of `ffmpeg -version`, for logs and benchmarks."""
-    return subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]

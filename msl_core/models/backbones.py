@@ -27,7 +27,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 class ResNetBackbone(nn.Module):
     """torchvision ResNet-18 trunk up to layer4, with layer4 at stride 1 (method.md §3.1, §1.6).
 
-    Input: vision (N, 3, 256, 256) → (N, 512, 16, 16); audio (N, 1, T, 64) → (N, 512, ⌈T/16⌉, 4)
+    Input: vision (N, 3, 256, 256) → (N, 512, 16, 16); audio (N, 1, T, n_mels) → (N, 512, ⌈T/16⌉, ⌈n_mels/16⌉)
     (251 → 16, 51 → 4). No avgpool/fc: pooling belongs to the heads.
     """
 

@@ -96,7 +96,8 @@ def class_aware_pool(features: Tensor, cam: Tensor) -> Tensor:
 class CoarseToFine(nn.Module):
     """Two backbones, class heads, the AVC head and (stage 2) the two projectors.
 
-    Inputs: frames (N, 3, H, W) already normalised (see `prepare_frames`); logmel (N, T, 64).
+    Inputs: frames (N, 3, H, W) already normalised (see `prepare_frames`); logmel (N, T, n_mels) (any band count:
+    the audio heads pool over time and frequency).
     `forward(frames, logmel, stage)` returns a dict:
       audio_logits, visual_logits (N, C); avc_logits (N, N, 2);
       stage 2 also audio_embed, visual_embed (N, C, E), unit length (zero where a category map is empty);

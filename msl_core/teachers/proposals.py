@@ -15,14 +15,13 @@ import logging
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-import h5py
 import numpy as np
 import torch
 from torchvision.ops import nms
 
 from msl_core.config import default
 from msl_core.errors import BadInput, ConfigError
-from msl_core.store import H5Rows
+from msl_core.stores.hdf5 import H5Rows
 
 log = logging.getLogger(__name__)
 
@@ -206,21 +205,3 @@ def frame_proposals(frames_path: str | Path, cfg: ProposalConfig, device="cpu") 
     for i in range(len(frames)):
         boxes[i], scores[i] = propose(proposer, frames.data[i], cfg)
     return boxes, scores
-
-
-def write_proposals(path: str | Path, boxes: np.ndarray, scores: np.ndarray, frames_path: str | Path | None = None,
-                    attrs: dict | None = None) -> None:
-    """proposals.h5: `boxes` (N, K, 4), `scores` (N, K), and the index datasets copied from frames.h5."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".partial")
-    with h5py.File(tmp, "w") as h5:
-        h5.create_dataset("boxes", data=boxes.astype(np.float32))
-        h5.create_dataset("scores", data=scores.astype(np.float32))
-        if frames_path is not None:
-            with h5py.File(frames_path, "r") as src:
-                for name in ("clip_id", "second", "split"):
-                    if name in src:
-                        src.copy(src[name], h5, name)
-        for key, value in (attrs or {}).items():
-            h5.attrs[key] = value
-    tmp.replace(path)

@@ -16,13 +16,12 @@ import logging
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 
 from msl_core.config import default
 from msl_core.errors import BadInput, ConfigError
-from msl_core.store import H5Rows, write_index_datasets
+from msl_core.stores.hdf5 import H5Rows
 from msl_core.teachers.categories import CategorySet, split_tags
 from msl_core.teachers.roi_labels import roi_labels
 
@@ -246,26 +245,3 @@ def label_agreement_tables(index: pd.DataFrame, categories: CategorySet, audio: 
     names = list(categories.names)
     return {"audio": tagger_agreement(audio[rows], truth_audio, names, threshold),
             "visual": tagger_agreement(visual[rows], truth_visual, names, threshold)}
-
-
-def write_labels(path: str | Path, audio: np.ndarray, visual: np.ndarray, categories: CategorySet,
-                 index: pd.DataFrame, attrs: dict | None = None) -> None:
-    """labels.h5: `audio`, `visual` float32 (N, C); attr `categories`; index datasets as the other stores."""
-    if audio.shape != visual.shape or audio.shape != (len(index), len(categories)):
-        raise ValueError(f"labels {audio.shape}/{visual.shape} do not match {len(index)} rows x {len(categories)}")
-    path = Path(path)
-    tmp = path.with_name(path.name + ".partial")
-    with h5py.File(tmp, "w") as h5:
-        h5.create_dataset("audio", data=audio.astype(np.float32))
-        h5.create_dataset("visual", data=visual.astype(np.float32))
-        write_index_datasets(h5, index)
-        h5.attrs["categories"] = list(categories.names)
-        h5.attrs["category_kind"] = categories.kind
-        for key, value in (attrs or {}).items():
-            h5.attrs[key] = value
-    tmp.replace(path)
-
-
-def read_labels(path: str | Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    with h5py.File(path, "r") as h5:
-        return h5["audio"][:], h5["visual"][:], [str(c) for c in h5.attrs["categories"]]
