@@ -8,6 +8,7 @@ from snakemake.exceptions import WorkflowError
 
 from msl_core.adapters import build_manifest, check_splits
 from msl_core.annotations import FIELD_FORMATS, annotation_key
+from msl_core.dataset_protocols import dataset_protocol
 from msl_core.errors import MslError
 from msl_core.seeds import run_folder, training_seeds
 from msl_core.spectrogram import front_end
@@ -394,7 +395,7 @@ def evaluation_settings(wildcards):
     """Every value that changes the numbers (a change reruns `evaluate`)."""
     protocol = dataset_config(wildcards.dataset)["protocol"]
     settings = config["evaluate"]
-    threshold = settings["audioset_ciou_threshold"] if protocol == "audioset-instrument" else settings["ciou_threshold"]
+    threshold = settings[dataset_protocol(protocol).threshold_key]
     return {
         "protocol": protocol,
         "threshold": threshold,
