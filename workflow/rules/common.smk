@@ -7,7 +7,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from msl_core.adapters import build_manifest, check_splits
-from msl_core.annotations import FIELD_FORMATS, annotation_key
+from msl_core.annotations import ANNOTATION_FORMATS, annotation_key
 from msl_core.dataset_protocols import dataset_protocol
 from msl_core.errors import MslError
 from msl_core.seeds import run_folder, training_seeds
@@ -308,19 +308,8 @@ def localize_settings(wildcards):
 
 
 # Annotations and evaluation (evaluate.smk)
-CONVERTED_FORMATS = ("flickr-gtdata", "flickr-xml", "audioset-instrument", "coco", *FIELD_FORMATS)
-# The files each format needs (datasets.<name>.annotations.<key>); `split` is optional where a format lists it.
-ANNOTATION_KEYS = {
-    "flickr-gtdata": ("gtdata", "split"),
-    "flickr-xml": ("xml_dir",),
-    "audioset-instrument": ("normav",),
-    "coco": ("coco",),
-    "vggss": ("source",),
-    "slavc-extended": ("source", "gtdata"),
-    "is3": ("source",),
-    "avsbench-box": ("source",),
-}
-OPTIONAL_SPLIT = ("flickr-xml", "vggss", "slavc-extended")
+# The files each format needs (datasets.<name>.annotations.<key>; msl_core.annotations.ANNOTATION_FORMATS).
+ANNOTATION_KEYS = {fmt.name: fmt.keys for fmt in ANNOTATION_FORMATS}
 
 
 def _converted(name):
@@ -328,7 +317,7 @@ def _converted(name):
     settings = dataset_config(name)
     source = settings.get("annotations") or {}
     fmt = source.get("format")
-    if settings["kind"] == "scenes" or fmt not in CONVERTED_FORMATS:
+    if settings["kind"] == "scenes" or fmt not in ANNOTATION_FORMATS:
         return False
     return any(source.get(key) for key in ANNOTATION_KEYS[fmt])
 
@@ -342,9 +331,10 @@ def annotation_sources(wildcards):
     source = settings["annotations"]
     fmt = source["format"]
     paths = {key: source.get(key) for key in ANNOTATION_KEYS[fmt]}
-    if fmt in OPTIONAL_SPLIT and source.get("split"):
+    spec = ANNOTATION_FORMATS.get(fmt)
+    if spec.optional_split and source.get("split"):
         paths["split"] = source["split"]
-    if fmt == "audioset-instrument":
+    if "tags" in spec.required:  # the dataset's test tags (annotation_key)
         paths["tags"] = settings.get("test_tags")
     keyed = {annotation_key(wildcards.dataset, key): value for key, value in paths.items()}
     configured_paths(keyed, f"format '{fmt}' needs {{key}}: set it in config.yaml (or --config)")
