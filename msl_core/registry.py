@@ -34,10 +34,11 @@ class Registry(Generic[T]):
         self._entries[name] = entry
         return entry
 
-    def get(self, name: str) -> T:
+    def get(self, name: str, key: str | None = None) -> T:
+        """The entry `name`; an unknown name is a ConfigError on `key` (default: the registry's) listing the known."""
         self._discover()
         if name not in self._entries:
-            raise ConfigError(self.key, f"'{name}' is not a known {self.kind}; known: {', '.join(self.names())}")
+            raise ConfigError(key or self.key, f"'{name}' is not a known {self.kind}; known: {', '.join(self.names())}")
         return self._entries[name]
 
     def names(self) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from msl_core.adapters import build_manifest, check_splits
+from msl_core.adapters import DATASET_KINDS, build_manifest, check_splits
 from msl_core.annotations import ANNOTATION_FORMATS, annotation_key
 from msl_core.dataset_protocols import dataset_protocol
 from msl_core.errors import MslError
@@ -17,7 +17,7 @@ from msl_core.scenes.config import from_config as scenes_from_config
 from msl_core.training import settings as train_cfg
 
 DATASETS = list(config["datasets"])
-SCENES = [name for name, ds in config["datasets"].items() if ds["kind"] == "scenes"]
+SCENES = [name for name, ds in config["datasets"].items() if DATASET_KINDS.get(ds["kind"]).built_in]
 RAW_DATASETS = [name for name in DATASETS if name not in SCENES]
 
 
@@ -32,19 +32,7 @@ def dataset_config(dataset):
 def _raw_data_keys(dataset):
     """{config key (under datasets.<name>): value} of the files a user dataset cannot run without."""
     settings = dataset_config(dataset)
-    kind = settings["kind"]
-    if kind == "manifest":
-        return {"manifest": settings.get("manifest")}
-    keys = {"root": settings.get("root")}
-    if kind == "audioset_instrument":
-        keys |= {"train_tags": settings.get("train_tags"), "test_tags": settings.get("test_tags")}
-    if kind == "flickr":
-        annotations = settings.get("annotations") or {}
-        if annotations.get("format") == "flickr-xml" and not annotations.get("split"):
-            keys["annotations.xml_dir"] = annotations.get("xml_dir")
-        else:
-            keys["annotations.split"] = annotations.get("split")
-    return keys
+    return DATASET_KINDS.get(settings["kind"]).required(settings)
 
 
 def final_targets():
@@ -57,7 +45,7 @@ def score_target(name):
     """What a dataset ends in: ciou.txt where it has test boxes, else (AVE without boxes) the event accuracy."""
     if name in SCENES or _converted(name):
         return "ciou.txt"
-    if dataset_config(name)["kind"] == "ave":
+    if DATASET_KINDS.get(dataset_config(name)["kind"]).events:
         return "events.txt"
     return "ciou.txt"
 
@@ -130,7 +118,8 @@ def raw_dataset_settings(wildcards):
 
 # Datasets whose test rows hear their whole recording, peak-normalised (the reference's Flickr test loader).
 WHOLE_FILE_TEST = [name for name in RAW_DATASETS
-                   if dataset_config(name)["kind"] == "flickr" and dataset_config(name).get("test_audio") == "whole_file"]
+                   if DATASET_KINDS.get(dataset_config(name)["kind"]).test_audio
+                   and dataset_config(name).get("test_audio") == "whole_file"]
 
 
 FRONT_END = train_cfg.front_end_settings(config)
@@ -317,7 +306,7 @@ def _converted(name):
     settings = dataset_config(name)
     source = settings.get("annotations") or {}
     fmt = source.get("format")
-    if settings["kind"] == "scenes" or fmt not in ANNOTATION_FORMATS:
+    if name in SCENES or fmt not in ANNOTATION_FORMATS:
         return False
     return any(source.get(key) for key in ANNOTATION_KEYS[fmt])
 
@@ -347,7 +336,7 @@ def test_annotations(wildcards):
     if name not in SCENES and name not in ANNOTATED:
         fmt = (dataset_config(name).get("annotations") or {}).get("format", "coco")
         keys = ", ".join(f"datasets.{name}.annotations.{key}" for key in ANNOTATION_KEYS.get(fmt, ("coco",)))
-        hint = " (or ask for events.txt)" if dataset_config(name)["kind"] == "ave" else ""
+        hint = " (or ask for events.txt)" if DATASET_KINDS.get(dataset_config(name)["kind"]).events else ""
         raise WorkflowError(f"dataset '{name}' has no test boxes to score: set {keys}{hint}")
     return f"results/{name}/annotations/test.json"
 
