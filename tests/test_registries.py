@@ -18,7 +18,7 @@ from msl_core.models.localization import GATES
 from msl_core.models.losses import PAIRS
 from msl_core.registry import Registry
 from msl_core.teachers import categories, proposals, pseudo_labels
-from msl_core.teachers.image_classifier import CLASSIFIERS
+from msl_core.teachers.choices import AUDIO_SOURCES, IMAGE_CLASSIFIERS, PROPOSAL_BACKENDS, VISUAL_SOURCES
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -53,15 +53,15 @@ TIED = {
     "model.audio_backbone": AUDIO_BACKBONES,
     "dataset.annotations.format": ANNOTATION_FORMATS,
     "dataset.categories": categories.KINDS,
-    "dataset.labels.audio_source": pseudo_labels.AUDIO_SOURCES,
-    "labels.audio_source": pseudo_labels.AUDIO_SOURCES,
-    "dataset.labels.visual_source": pseudo_labels.VISUAL_SOURCES,
-    "labels.visual_source": pseudo_labels.VISUAL_SOURCES,
-    "dataset.labels.image_classifier": CLASSIFIERS,
-    "labels.image_classifier": CLASSIFIERS,
+    "dataset.labels.audio_source": AUDIO_SOURCES,
+    "labels.audio_source": AUDIO_SOURCES,
+    "dataset.labels.visual_source": VISUAL_SOURCES,
+    "labels.visual_source": VISUAL_SOURCES,
+    "dataset.labels.image_classifier": IMAGE_CLASSIFIERS,
+    "labels.image_classifier": IMAGE_CLASSIFIERS,
     "dataset.labels.normalise": pseudo_labels.NORMALISATIONS,
     "labels.normalise": pseudo_labels.NORMALISATIONS,
-    "proposals.backend": proposals.BACKENDS,
+    "proposals.backend": PROPOSAL_BACKENDS,
     "proposals.faster_rcnn_arch": proposals.FASTER_RCNN_ARCHS,
     "train.stage2.pairs": PAIRS,
     "evaluate.gate": GATES,

@@ -12,6 +12,7 @@ from msl_core.dataset_protocols import dataset_protocol
 from msl_core.errors import MslError
 from msl_core.seeds import run_folder, training_seeds
 from msl_core.spectrogram import front_end
+from msl_core.teachers.choices import AUDIO_SOURCES, IMAGE_CLASSIFIERS, PROPOSAL_BACKENDS, VISUAL_SOURCES
 from msl_core.splits import describe, split_counts
 from msl_core.scenes.config import from_config as scenes_from_config
 from msl_core.training import settings as train_cfg
@@ -157,7 +158,7 @@ def scenes_settings():
 
 
 # Pseudo labels, teachers and proposals (labels.smk)
-MOBILENET_WEIGHTS = "results/weights/mobilenet_v2_imagenet.pt"
+MOBILENET_WEIGHTS = IMAGE_CLASSIFIERS.get("mobilenet_v2").shipped  # rule convert_mobilenet writes it
 
 
 def label_settings(wildcards):
@@ -175,14 +176,15 @@ def pseudo_label_inputs(wildcards):
     """The index, plus the teachers' weights and the frames only for the sources that use them."""
     settings = label_settings(wildcards)
     inputs = {"index": f"results/{wildcards.dataset}/index.csv"}
-    if settings["audio_source"] == "audio_tagger":
+    visual = VISUAL_SOURCES.get(settings["visual_source"]).reads
+    if "tagger" in AUDIO_SOURCES.get(settings["audio_source"]).reads:
         inputs["tagger"] = settings["tagger_weights"]
         inputs["ontology"] = settings["ontology"]
         inputs["audioset_labels"] = settings["audioset_labels"]
-    if settings["visual_source"] in ("image_classifier", "rois"):
+    if "classifier" in visual:
         inputs["frames"] = f"results/{wildcards.dataset}/frames.h5"
         inputs["classifier"] = image_classifier_weights(settings)
-    if settings["visual_source"] == "rois":
+    if "proposals" in visual:
         inputs["proposals"] = f"results/{wildcards.dataset}/proposals.h5"
     return inputs
 
@@ -190,8 +192,9 @@ def pseudo_label_inputs(wildcards):
 def image_classifier_weights(settings):
     if settings["image_classifier_weights"]:
         return settings["image_classifier_weights"]
-    if settings["image_classifier"] == "mobilenet_v2":
-        return MOBILENET_WEIGHTS
+    shipped = IMAGE_CLASSIFIERS.get(settings["image_classifier"]).shipped
+    if shipped:
+        return shipped
     raise WorkflowError(
         f"labels.image_classifier is {settings['image_classifier']}: set labels.image_classifier_weights to its "
         "torchvision ImageNet state dict (random weights would give meaningless labels)"
@@ -202,7 +205,7 @@ def labels_report_inputs(wildcards):
     """With tag-based labels, the report also measures the audio tagger against those true tags."""
     settings = label_settings(wildcards)
     inputs = {"index": f"results/{wildcards.dataset}/index.csv", "labels": f"results/{wildcards.dataset}/labels.h5"}
-    if settings["audio_source"] == "tags" and settings["tagger_weights"]:
+    if "tags" in AUDIO_SOURCES.get(settings["audio_source"]).reads and settings["tagger_weights"]:
         inputs["tagger"] = settings["tagger_weights"]
     return inputs
 
@@ -210,14 +213,11 @@ def labels_report_inputs(wildcards):
 def proposal_inputs(wildcards):
     settings = config["proposals"]
     inputs = {"frames": f"results/{wildcards.dataset}/frames.h5"}
-    if settings["backend"] == "yolo-fastest":
-        inputs["cfg"] = settings["yolo_cfg"]
-        inputs["weights"] = settings["yolo_weights"]
-    elif not settings["faster_rcnn_weights"]:
-        raise WorkflowError("proposals.backend is faster-rcnn: set proposals.faster_rcnn_weights to its state dict")
-    else:
-        inputs["weights"] = settings["faster_rcnn_weights"]
-    return inputs
+    backend = PROPOSAL_BACKENDS.get(settings["backend"])
+    for key in backend.required:
+        if not settings[key]:
+            raise WorkflowError(f"proposals.backend is {backend.name}: set proposals.{key} to its weights file")
+    return inputs | {name: settings[key] for name, key in backend.files.items()}
 
 
 def proposal_settings(wildcards):
