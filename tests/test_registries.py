@@ -12,6 +12,7 @@ import yaml
 from msl_core.adapters import DATASET_KINDS
 from msl_core.annotations import ANNOTATION_FORMATS
 from msl_core.dataset_protocols import DATASET_PROTOCOLS
+from msl_core.errors import ConfigError
 from msl_core.evaluation import BASELINES
 from msl_core.models.backbones import AUDIO_BACKBONES, VISION_BACKBONES
 from msl_core.models.localization import GATES
@@ -112,3 +113,13 @@ def test_backbone_weight_keys_exist_in_the_schema():
     model = yaml.safe_load(config_schema_path().read_text())["properties"]["model"]["properties"]
     keys = [spec.weights.key for spec in [*VISION_BACKBONES, *AUDIO_BACKBONES] if spec.weights.key]
     assert keys and all(key.startswith("model.") and key.removeprefix("model.") in model for key in keys)
+
+
+def test_a_registry_refuses_a_name_twice_and_names_the_known_ones():
+    registry = Registry("widget", "section.widget")
+    registry.register(DATASET_PROTOCOLS.get("flickr"), "a")
+    with pytest.raises(ValueError, match="widget 'a' is registered twice"):
+        registry.register(DATASET_PROTOCOLS.get("flickr"), "a")
+    with pytest.raises(ConfigError, match="config key 'datasets.x.widget': 'b' is not a known widget; known: a"):
+        registry.get("b", "datasets.x.widget")
+    assert "a" in registry and "b" not in registry and registry.names() == ("a",)
