@@ -1,6 +1,6 @@
 """Evaluation protocols: match predicted maps to COCO ground truth, score every method, write the numbers.
 
-Protocols (method.md §5, docs/architecture.md):
+Protocols (method.md §5, docs/architecture.md; each a `DatasetProtocol` of msl_core.dataset_protocols):
 - `flickr`: every annotated image; consensus ground truth (§5.2); class-agnostic cIoU only.
 - `audioset-instrument`: frames with exactly two annotated classes (§5.4); class-agnostic cIoU against the union of
   the boxes and class-specific cIoU (each class's boxes vs that class's map, averaged over the two classes).
@@ -27,6 +27,7 @@ import numpy as np
 from msl_core import metrics
 from msl_core.annotations import load_coco, missing_ids
 from msl_core.config import default
+from msl_core.dataset_protocols import DATASET_PROTOCOLS, DatasetProtocol, dataset_protocol
 from msl_core.errors import BadInput, ConfigError
 from msl_core.seeds import mean_over_seeds
 from msl_core.stores.frames import FramesStore
@@ -34,11 +35,9 @@ from msl_core.stores.maps import MapsStore
 
 log = logging.getLogger("msl.evaluation")
 
-PROTOCOLS = ("flickr", "audioset-instrument", "multi-source")
+PROTOCOLS = DATASET_PROTOCOLS.names()
 BASELINES = ("all_ones", "centre")
 MAP_METHODS = ("stage2", "cam")  # maps.h5 datasets; `<name>_class` holds the class-specific maps
-# Reference binarisation thresholds (fraction of the map's maximum): new/main.py 0.5 (§5.2), utils/evaluate.py 0.1 (§5.4).
-DEFAULT_THRESHOLDS = {"flickr": 0.5, "audioset-instrument": 0.1, "multi-source": 0.5}
 REFERENCE_TWO_SOURCE = 0.1  # the reference's multi-source rule: binarise at 0.1·max (utils/evaluate.py, §5.4)
 CHUNK = 64  # items upsampled at once: bounds memory at 64·256·256 floats
 
@@ -48,24 +47,27 @@ class EvalSettings:
     """Values that change the numbers; the defaults reproduce the reference protocols."""
 
     protocol: str
-    threshold: float | None = None  # None: the protocol's reference value (DEFAULT_THRESHOLDS)
+    threshold: float | None = None  # None: the protocol's reference value (DatasetProtocol.threshold)
     success_ciou: float = default("evaluate.success_ciou")
     centre_sigma: float = default("evaluate.centre_sigma")
     allow_missing_maps: bool = False
 
     def __post_init__(self) -> None:
-        if self.protocol not in PROTOCOLS:
-            raise ConfigError("evaluate.protocol", f"'{self.protocol}' is not one of {', '.join(PROTOCOLS)}")
+        dataset_protocol(self.protocol)  # an unknown name is a ConfigError listing the known ones
         if self.threshold is not None and not 0.0 <= self.threshold < 1.0:
             raise ConfigError("evaluate.ciou_threshold", f"{self.threshold} is not in [0, 1)")
 
     @property
+    def rules(self) -> DatasetProtocol:
+        return dataset_protocol(self.protocol)
+
+    @property
     def map_threshold(self) -> float:
-        return DEFAULT_THRESHOLDS[self.protocol] if self.threshold is None else self.threshold
+        return self.rules.threshold if self.threshold is None else self.threshold
 
     @property
     def class_specific(self) -> bool:
-        return self.protocol != "flickr"
+        return self.rules.class_specific
 
 
 @dataclass
@@ -216,6 +218,7 @@ def load_items(
 ) -> tuple[list[Item], list[dict], dict[str, int], list[str], dict[str, str]]:
     """Scored items of a COCO file under `protocol`, plus exclusions (with reasons), unscored counts, missing ids and
     {category name: supercategory}."""
+    rules = dataset_protocol(protocol)
     coco = load_coco(annotations)
     names = {c["id"]: c["name"] for c in coco.dataset["categories"]}
     supercategories = {c["name"]: str(c.get("supercategory") or "") for c in coco.dataset["categories"]}
@@ -226,13 +229,13 @@ def load_items(
         boxes = grid_boxes(anns, image, names)
         item = Item(int(image["id"]), str(image["clip_id"]), int(image["second"]), boxes)
         if not boxes:
-            if protocol == "flickr":  # every Flickr test item should carry boxes: report, never skip quietly
+            if rules.boxes_required:  # e.g. every Flickr test item should carry boxes: report, never skip quietly
                 excluded.append({"id": item.key, "reason": "no boxes"})
             else:
                 not_scored["no_boxes"] += 1
             continue
-        if protocol == "audioset-instrument" and len(boxes) != 2:
-            not_scored["not_two_classes"] += 1  # §5.4: only frames with exactly two annotated classes
+        if not rules.scores(boxes):
+            not_scored["not_two_classes"] += 1  # §5.4: audioset-instrument scores frames with exactly two classes
             continue
         if not metrics.union_map(item.all_boxes()).any():
             excluded.append({"id": item.key, "reason": "boxes cover no pixel of the 256x256 grid"})
@@ -254,11 +257,13 @@ def grid_boxes(anns: list[dict], image: dict, names: dict[int, str], grid: int =
     return {name: np.asarray(b, dtype=np.float64).reshape(-1, 4) * grid / size for name, b in grouped.items()}
 
 
+GROUND_TRUTHS = {"consensus": metrics.consensus_map, "union": metrics.union_map}  # DatasetProtocol.ground_truth
+
+
 def ground_truth(item: Item, protocol: str, category: str | None = None) -> np.ndarray:
-    """(256, 256) ground truth: Flickr consensus (§5.2) or the binary union of the boxes (of one class)."""
-    if protocol == "flickr":
-        return metrics.consensus_map(item.all_boxes())
-    return metrics.union_map(item.boxes[category] if category else item.all_boxes())
+    """(256, 256) ground truth of the item's boxes (of one class): Flickr consensus (§5.2) or their binary union."""
+    boxes = item.boxes[category] if category else item.all_boxes()
+    return GROUND_TRUTHS[dataset_protocol(protocol).ground_truth](boxes)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -452,7 +457,7 @@ def write_metrics(evaluation: Evaluation, metrics_json: str | Path, ciou_txt: st
     numbers = evaluation.to_json()
     Path(metrics_json).parent.mkdir(parents=True, exist_ok=True)
     Path(metrics_json).write_text(json.dumps(numbers, indent=1))
-    headline = numbers if evaluation.settings.protocol == "flickr" else numbers["class_agnostic"]
+    headline = evaluation.settings.rules.headline_numbers(numbers)
     if ciou_txt is not None:
         Path(ciou_txt).write_text(f"{headline['success_rate']:.6f}\n")
     if auc_txt is not None:

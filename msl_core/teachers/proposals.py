@@ -22,10 +22,10 @@ from torchvision.ops import nms
 from msl_core.config import default
 from msl_core.errors import BadInput, ConfigError
 from msl_core.stores.hdf5 import H5Rows
+from msl_core.teachers.choices import PROPOSAL_BACKENDS
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("yolo-fastest", "faster-rcnn")
 FASTER_RCNN_ARCHS = ("resnet50_fpn", "mobilenet_v3_large_fpn")
 
 
@@ -44,8 +44,7 @@ class ProposalConfig:
     faster_rcnn_arch: str = default("proposals.faster_rcnn_arch")
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ConfigError("proposals.backend", f"'{self.backend}' is not one of {BACKENDS}")
+        PROPOSAL_BACKENDS.get(self.backend)  # unknown: a ConfigError naming the known ones
         if self.faster_rcnn_arch not in FASTER_RCNN_ARCHS:
             raise ConfigError("proposals.faster_rcnn_arch", f"'{self.faster_rcnn_arch}' is not one of {FASTER_RCNN_ARCHS}")
         if self.top_k < 1:
@@ -184,9 +183,7 @@ class FasterRCNNProposer:
 
 
 def make_proposer(cfg: ProposalConfig, device="cpu"):
-    if cfg.backend == "yolo-fastest":
-        return YoloFastest(cfg.yolo_cfg, cfg.yolo_weights, cfg.yolo_size)
-    return FasterRCNNProposer(cfg.faster_rcnn_weights, cfg.faster_rcnn_arch, device)
+    return PROPOSAL_BACKENDS.get(cfg.backend).make(cfg, device)
 
 
 def propose(proposer, frame: np.ndarray, cfg: ProposalConfig) -> tuple[np.ndarray, np.ndarray]:

@@ -23,13 +23,12 @@ from msl_core.config import default
 from msl_core.errors import BadInput, ConfigError
 from msl_core.stores.hdf5 import H5Rows
 from msl_core.teachers.categories import CategorySet, split_tags
+from msl_core.teachers.choices import AUDIO_SOURCES, VISUAL_SOURCES
 from msl_core.teachers.roi_labels import roi_labels
 
 log = logging.getLogger(__name__)
 
-AUDIO_SOURCES = ("tags", "audio_tagger")
 NORMALISATIONS = ("none", "quantile")
-VISUAL_SOURCES = ("tags", "image_classifier", "rois", "from_audio")
 
 
 @dataclass(frozen=True)
@@ -56,10 +55,7 @@ class LabelConfig:
     normalise_quantile: float = default("labels.normalise_quantile")
 
     def __post_init__(self) -> None:
-        if self.audio_source not in AUDIO_SOURCES:
-            raise ConfigError("labels.audio_source", f"'{self.audio_source}' is not one of {AUDIO_SOURCES}")
-        if self.visual_source not in VISUAL_SOURCES:
-            raise ConfigError("labels.visual_source", f"'{self.visual_source}' is not one of {VISUAL_SOURCES}")
+        AUDIO_SOURCES.get(self.audio_source), VISUAL_SOURCES.get(self.visual_source)  # unknown: a ConfigError
         if not 0.0 <= self.sharpen_threshold <= 1.0:
             raise ConfigError("labels.sharpen_threshold", f"must be in [0, 1], got {self.sharpen_threshold}")
         if not 0.0 <= self.sharpen_scale <= 1.0:
@@ -153,7 +149,7 @@ def visual_teacher_labels(categories: CategorySet, cfg: LabelConfig, frames_path
     if frames_path is None:
         raise ConfigError("labels.visual_source", f"{cfg.visual_source} needs the dataset's frames.h5")
     membership = category_maps.image_map(categories, table=cfg.image_map)
-    if cfg.visual_source == "image_classifier":
+    if "proposals" not in VISUAL_SOURCES.get(cfg.visual_source).reads:  # whole frames
         probs = classifier_probabilities(frames_path, cfg.image_classifier, cfg.image_classifier_weights, device)
         return category_maps.pool_top_k(probs, membership, cfg.image_top_k)
     if proposals_path is None:
@@ -168,13 +164,14 @@ def compute_labels(index: pd.DataFrame, categories: CategorySet, cfg: LabelConfi
     """Audio and visual labels (N, C) for every index row from the configured sources."""
     from msl_core.teachers import category_maps
 
+    audio_reads, visual_reads = AUDIO_SOURCES.get(cfg.audio_source).reads, VISUAL_SOURCES.get(cfg.visual_source).reads
     tag_audio = tag_visual = None
-    if "tags" in (cfg.audio_source, cfg.visual_source):
+    if "tags" in audio_reads + visual_reads:
         if not any(split_tags(v) for v in index["tags"]):
-            raise ConfigError("labels.audio_source" if cfg.audio_source == "tags" else "labels.visual_source",
+            raise ConfigError("labels.audio_source" if "tags" in audio_reads else "labels.visual_source",
                               "'tags' chosen but the dataset's index has no tags; use audio_tagger / from_audio")
         tag_audio, tag_visual = tag_labels(index, categories)
-    if cfg.audio_source == "tags":
+    if "tags" in audio_reads:
         audio = tag_audio
     else:
         if not cfg.tagger_weights:
@@ -185,9 +182,9 @@ def compute_labels(index: pd.DataFrame, categories: CategorySet, cfg: LabelConfi
         if cfg.normalise == "quantile":
             scores = quantile_normalise(scores, cfg.normalise_quantile)
         audio = sharpen(scores, cfg.sharpen_threshold, cfg.sharpen_scale)
-    if cfg.visual_source == "tags":
+    if "tags" in visual_reads:
         visual = tag_visual
-    elif cfg.visual_source == "from_audio":
+    elif "audio" in visual_reads:
         visual = audio.copy()
     else:
         visual = visual_teacher_labels(categories, cfg, frames_path, proposals_path, device)

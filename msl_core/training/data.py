@@ -63,11 +63,11 @@ def check_media(frames_path: Path, logmel_path: Path) -> tuple[FramesStore, Logm
 
 def check_front_end(logmel_path: Path, audio_backbone: str) -> None:
     """The store's front end must be the one the audio backbone reads (a pretrained trunk needs its own input)."""
-    from msl_core.spectrogram import AUDIO_FRONT_ENDS
+    from msl_core.models.backbones import audio_backbone as backbone
 
     found = LogmelStore(logmel_path).front_end
-    wanted = AUDIO_FRONT_ENDS.get(audio_backbone)
-    if wanted is not None and found != wanted:
+    wanted = backbone(audio_backbone).front_end
+    if found != wanted:
         raise BadInput(logmel_path, f"holds the {found} front end's log-mels, but model.audio_backbone "
                                     f"{audio_backbone} reads the {wanted} one: rerun the logmel rule")
 
