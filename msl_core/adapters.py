@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from msl_core.annotations import ANNOTATION_FORMATS
+from msl_core.config import default
 from msl_core.errors import BadInput, ConfigError, MslError
 from msl_core.manifest import MANIFEST_COLUMNS
 from msl_core.readers import read_pickle
@@ -67,7 +68,8 @@ def missing_media(manifest: pd.DataFrame) -> list[str]:
 # SoundNet-Flickr
 
 
-def flickr_manifest(root: str | None, test_ids: list[str], val_fraction: float = 0.1, seed: int = 0,
+def flickr_manifest(root: str | None, test_ids: list[str], val_fraction: float = default("datasets.<name>.val_fraction"),
+                    seed: int = default("seed"),
                     key: str = "datasets.flickr.root") -> pd.DataFrame:
     """SoundNet-Flickr: image + wav pairs with the same stem (the reference's layout), else videos.
 
@@ -167,7 +169,8 @@ def _ave_records(path: Path) -> list[dict]:
 
 
 def audioset_instrument_manifest(root: str | None, train_tags: str | None, test_tags: str | None,
-                                 val_fraction: float = 0.1, seed: int = 0,
+                                 val_fraction: float = default("datasets.<name>.val_fraction"),
+                                 seed: int = default("seed"),
                                  key: str = "datasets.audioset_instrument") -> pd.DataFrame:
     """AudioSet-instrument: `<video_id>.mp4` clips + the reference's `{video_id: 15-dim multi-hot}` tag pickles,
     one per split (`train_audio.pkl` trains, `val_audio.pkl` is the test set of `normav.json`)."""
@@ -228,7 +231,7 @@ DATASET_KINDS: Registry[DatasetKind] = Registry("dataset kind", "datasets.<ds>.k
 
 def _flickr(settings: dict, key: str, seed: int) -> pd.DataFrame:
     test_ids = flickr_test_ids(settings.get("annotations") or {}, key)
-    return flickr_manifest(settings.get("root"), test_ids, settings.get("val_fraction", 0.1), seed, key=f"{key}.root")
+    return flickr_manifest(settings.get("root"), test_ids, settings["val_fraction"], seed, key=f"{key}.root")
 
 
 def _flickr_files(settings: dict) -> dict:
@@ -242,7 +245,7 @@ def _flickr_files(settings: dict) -> dict:
 
 def _audioset_instrument(settings: dict, key: str, seed: int) -> pd.DataFrame:
     return audioset_instrument_manifest(settings.get("root"), settings.get("train_tags"), settings.get("test_tags"),
-                                        settings.get("val_fraction", 0.1), seed, key=key)
+                                        settings["val_fraction"], seed, key=key)
 
 
 def _manifest(settings: dict, key: str, seed: int) -> pd.DataFrame:

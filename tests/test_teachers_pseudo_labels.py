@@ -41,7 +41,7 @@ def tagger_cfg(assets) -> dict:
 
 
 def test_sharpen_matches_the_reference_rule():
-    out = sharpen(np.array([0.1, 0.3, 0.31, 1.0], np.float32))
+    out = sharpen(np.array([0.1, 0.3, 0.31, 1.0], np.float32), 0.3, 0.4)  # the reference's rule
     np.testing.assert_allclose(out, [0.1, 0.3, 0.4 * 0.31 + 0.6, 1.0], rtol=1e-6)
 
 

@@ -28,6 +28,7 @@ import torch
 from tqdm import tqdm
 
 from msl_core import media
+from msl_core.config import default
 from msl_core.errors import BadInput, ConfigError, MslError
 from msl_core.locate.inference import for_inference
 from msl_core.locate.inputs import AudioWindows, audio_windows, check_video, frames_at, model_frame, read_picture
@@ -44,8 +45,8 @@ SOUND_BATCH = 64  # windows of sound per pass over a photo (its one frame goes t
 class LocateOptions:
     fps: float = 1.0  # windows per second (1: the method's own non-overlapping 1-s windows)
     categories: tuple[str, ...] = ()  # report only these (default: all the model knows)
-    threshold: float = 0.3  # a category is heard when σ(z^a) exceeds this (as `evaluate.class_threshold`)
-    gate: str = "none"  # as `evaluate.gate`: `cam` keeps each category's map where its own visual CAM sees it
+    threshold: float = default("evaluate.class_threshold")  # a category is heard when σ(z^a) exceeds this
+    gate: str = default("evaluate.gate")  # `cam` keeps each category's map where its own visual CAM sees it
     video: bool = True  # False: JSON and CSV only
     threads: int | None = None  # CPU threads of the model (default: half the cores while the encoder runs beside it)
     batch_size: int | None = None  # frames per forward pass (default: 1 on CPU, where it keeps them in cache; 16 on GPU)

@@ -38,7 +38,7 @@ class LocalizationConfig:
             raise ConfigError("evaluate.gate", f"'{self.gate}' is not one of {', '.join(GATES)}")
 
 
-def class_weights(audio_logits: Tensor, threshold: float = 0.3, double_sigmoid: bool = False) -> Tensor:
+def class_weights(audio_logits: Tensor, threshold: float, double_sigmoid: bool) -> Tensor:
     """(N, C) logits → (N, C) weights: the probability where kept (> threshold, or the arg-max), else 0."""
     w = torch.sigmoid(audio_logits.float())
     if double_sigmoid:

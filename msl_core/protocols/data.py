@@ -21,6 +21,7 @@ import numpy as np
 
 from msl_core import metrics
 from msl_core.annotations import load_coco, missing_ids
+from msl_core.config import default
 from msl_core.errors import BadInput
 from msl_core.evaluation import BASELINES, MapFile, class_index, grid_boxes, load_maps
 from msl_core.stores.maps import MapsStore
@@ -103,7 +104,7 @@ class MapSource:
     """
 
     def __init__(self, itemset: ItemSet, grid: int, maps: str | Path | None, baselines: Sequence[str],
-                 allow_missing: bool = False, centre_sigma: float = 0.25):
+                 allow_missing: bool = False, centre_sigma: float = default("evaluate.centre_sigma")):
         unknown = [b for b in baselines if b not in BASELINES]
         if unknown:
             raise BadInput(maps or "baselines", f"unknown baseline(s) {unknown}; known: {', '.join(BASELINES)}")

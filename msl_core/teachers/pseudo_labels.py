@@ -82,7 +82,7 @@ def quantile_normalise(scores: np.ndarray, quantile: float) -> np.ndarray:
     return np.clip(scores / np.maximum(scale, 1e-6), 0.0, 1.0).astype(np.float32)
 
 
-def sharpen(scores: np.ndarray, threshold: float = 0.3, scale: float = 0.4) -> np.ndarray:
+def sharpen(scores: np.ndarray, threshold: float, scale: float) -> np.ndarray:
     """Reference generate_label.py: values above `threshold` move to scale·a + (1 − scale); others stay."""
     return np.where(scores > threshold, scale * scores + (1.0 - scale), scores).astype(np.float32)
 
@@ -226,7 +226,8 @@ def tagger_agreement_table(index: pd.DataFrame, categories: CategorySet, cfg: La
 
 
 def label_agreement_tables(index: pd.DataFrame, categories: CategorySet, audio: np.ndarray, visual: np.ndarray,
-                           threshold: float = 0.3, split: str = "train") -> dict[str, pd.DataFrame] | None:
+                           threshold: float = default("train.stage2.prob_filter"), split: str = "train",
+                           ) -> dict[str, pd.DataFrame] | None:
     """The written labels against the true sounding (audio) and visible (visual) objects on `split` rows, where the
     index has tags; None otherwise. The truth measures label rules; it never makes labels."""
     from msl_core.teachers.report import tagger_agreement
