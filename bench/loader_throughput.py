@@ -1,4 +1,4 @@
-"""Batch reads of a frames store: the training loader's reader (`store.read_rows`, contiguous runs) against h5py's
+"""Batch reads of a frames store: the training loader's reader (`stores.hdf5.read_rows`, contiguous runs) against h5py's
 fancy indexing of the same sorted rows and against plain row-by-row reads (the storage's own speed).
 
     .venv/bin/python bench/loader_throughput.py --rows 400 --batches 30
@@ -17,7 +17,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from msl_core.store import read_rows
+from msl_core.stores.hdf5 import read_rows
 
 
 def rate(read, batches: list[np.ndarray]) -> float:

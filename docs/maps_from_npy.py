@@ -9,8 +9,10 @@ HEATMAPS_DIR holds one 2-D `.npy` array per item, the model's raw (un-normalised
 
 - `stage2`      (M, S, S) float32: the map min-max normalised to [0, 1] (what every top-half rule sees);
 - `stage2_raw`  (M, S, S) float32: the map as the model gave it (SLAVC's confidence and PIA need its scale);
-- `clip_id` (str), `second` (int32): the keys that match COCO images; attr `categories` = [] (no class maps;
-  class-aware protocols, dsol and tvsl, also need `stage2_class` (M, C, S, S) with `categories` naming C).
+- `clip_id` (str), `second` (int32): the keys that match COCO images (`split` = test); attr `categories` = [] (no
+  class maps; class-aware protocols, dsol and tvsl, also need `stage2_class` (M, C, S, S) with `categories` naming C).
+
+It writes through msl's own maps.h5 writer (`msl_core.stores.maps.write_maps`), so run it where msl is installed.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import h5py
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
+
+from msl_core.stores.maps import write_maps
 
 
 def read_maps(folder: Path, size: int) -> tuple[list[str], list[int], np.ndarray]:
@@ -50,12 +54,9 @@ def main() -> None:
     clips, seconds, raw = read_maps(args.heatmaps, args.size)
     low = raw.min(axis=(1, 2), keepdims=True)
     span = raw.max(axis=(1, 2), keepdims=True) - low
-    with h5py.File(args.out, "w") as h5:
-        h5["clip_id"] = np.array(clips, dtype=h5py.string_dtype())
-        h5["second"] = np.array(seconds, dtype=np.int32)
-        h5["stage2"] = np.where(span > 0, (raw - low) / np.where(span > 0, span, 1.0), 0.0).astype(np.float32)
-        h5["stage2_raw"] = raw
-        h5.attrs["categories"] = []
+    items = pd.DataFrame({"clip_id": clips, "second": seconds, "split": "test"})
+    normalised = np.where(span > 0, (raw - low) / np.where(span > 0, span, 1.0), 0.0).astype(np.float32)
+    write_maps(args.out, items, {"stage2": normalised, "stage2_raw": raw}, categories=[])
     print(f"{args.out}: {len(clips)} maps, {args.size}x{args.size}")
 
 

@@ -7,14 +7,19 @@ the file was expected), so `missing_media` can name them at planning time instea
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from msl_core.annotations import ANNOTATION_FORMATS
+from msl_core.config import default
 from msl_core.errors import BadInput, ConfigError, MslError
 from msl_core.manifest import MANIFEST_COLUMNS
 from msl_core.readers import read_pickle
+from msl_core.registry import Registry
 from msl_core.splits import assign_splits, describe, read_ids, split_counts
 
 log = logging.getLogger(__name__)
@@ -63,7 +68,8 @@ def missing_media(manifest: pd.DataFrame) -> list[str]:
 # SoundNet-Flickr
 
 
-def flickr_manifest(root: str | None, test_ids: list[str], val_fraction: float = 0.1, seed: int = 0,
+def flickr_manifest(root: str | None, test_ids: list[str], val_fraction: float = default("datasets.<name>.val_fraction"),
+                    seed: int = default("seed"),
                     key: str = "datasets.flickr.root") -> pd.DataFrame:
     """SoundNet-Flickr: image + wav pairs with the same stem (the reference's layout), else videos.
 
@@ -163,7 +169,8 @@ def _ave_records(path: Path) -> list[dict]:
 
 
 def audioset_instrument_manifest(root: str | None, train_tags: str | None, test_tags: str | None,
-                                 val_fraction: float = 0.1, seed: int = 0,
+                                 val_fraction: float = default("datasets.<name>.val_fraction"),
+                                 seed: int = default("seed"),
                                  key: str = "datasets.audioset_instrument") -> pd.DataFrame:
     """AudioSet-instrument: `<video_id>.mp4` clips + the reference's `{video_id: 15-dim multi-hot}` tag pickles,
     one per split (`train_audio.pkl` trains, `val_audio.pkl` is the test set of `normav.json`)."""
@@ -201,24 +208,71 @@ def _tag_table(path: str | None, key: str) -> dict[str, np.ndarray]:
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def build_manifest(dataset: str, settings: dict, seed: int = 0) -> pd.DataFrame:
-    """Dispatch on `settings['kind']` (the dataset's config block)."""
-    kind = settings.get("kind")
-    key = f"datasets.{dataset}"
-    val_fraction = settings.get("val_fraction", 0.1)
-    if kind == "flickr":
-        test_ids = flickr_test_ids(settings.get("annotations") or {}, key)
-        return flickr_manifest(settings.get("root"), test_ids, val_fraction, seed, key=f"{key}.root")
-    if kind == "ave":
-        return ave_manifest(settings.get("root"), key=f"{key}.root")
-    if kind == "audioset_instrument":
-        return audioset_instrument_manifest(settings.get("root"), settings.get("train_tags"),
-                                            settings.get("test_tags"), val_fraction, seed, key=key)
-    if kind == "manifest":
-        from msl_core.manifest import load_manifest
+@dataclass(frozen=True)
+class DatasetKind:
+    """A `datasets.<name>.kind`: how its manifest is built from the dataset's config block, and what it needs."""
 
-        return load_manifest(_manifest_path(settings, key))
-    raise ConfigError(f"{key}.kind", f"no adapter for kind {kind!r}")
+    name: str
+    # (settings, config key `datasets.<name>`, seed) -> manifest; None: the workflow builds the data (scenes)
+    manifest: Callable[[dict, str, int], pd.DataFrame] | None = field(repr=False)
+    # settings -> {key under datasets.<name>: value} of the files the dataset cannot run without
+    required: Callable[[dict], dict] = field(repr=False, default=lambda settings: {})
+    events: bool = False  # without test boxes it is scored on its event labels (events.txt)
+    test_audio: bool = False  # honours `test_audio` (whole_file: the reference's Flickr test loader)
+
+    @property
+    def built_in(self) -> bool:
+        """The workflow makes its data itself (the scenes): no adapter, no user files."""
+        return self.manifest is None
+
+
+DATASET_KINDS: Registry[DatasetKind] = Registry("dataset kind", "datasets.<ds>.kind")
+
+
+def _flickr(settings: dict, key: str, seed: int) -> pd.DataFrame:
+    test_ids = flickr_test_ids(settings.get("annotations") or {}, key)
+    return flickr_manifest(settings.get("root"), test_ids, settings["val_fraction"], seed, key=f"{key}.root")
+
+
+def _flickr_files(settings: dict) -> dict:
+    """The root, and the test list: `annotations.split`, else the stems of the XML annotations' folder."""
+    annotations = settings.get("annotations") or {}
+    fmt = annotations.get("format")
+    from_xml = fmt in ANNOTATION_FORMATS and "xml_dir" in ANNOTATION_FORMATS.get(fmt).keys
+    test_list = "xml_dir" if from_xml and not annotations.get("split") else "split"
+    return {"root": settings.get("root"), f"annotations.{test_list}": annotations.get(test_list)}
+
+
+def _audioset_instrument(settings: dict, key: str, seed: int) -> pd.DataFrame:
+    return audioset_instrument_manifest(settings.get("root"), settings.get("train_tags"), settings.get("test_tags"),
+                                        settings["val_fraction"], seed, key=key)
+
+
+def _manifest(settings: dict, key: str, seed: int) -> pd.DataFrame:
+    from msl_core.manifest import load_manifest
+
+    return load_manifest(_manifest_path(settings, key))
+
+
+for _kind in (
+    DatasetKind("scenes", None),
+    DatasetKind("flickr", _flickr, _flickr_files, test_audio=True),
+    DatasetKind("ave", lambda settings, key, seed: ave_manifest(settings.get("root"), key=f"{key}.root"),
+                lambda settings: {"root": settings.get("root")}, events=True),
+    DatasetKind("audioset_instrument", _audioset_instrument,
+                lambda settings: {key: settings.get(key) for key in ("root", "train_tags", "test_tags")}),
+    DatasetKind("manifest", _manifest, lambda settings: {"manifest": settings.get("manifest")}),
+):
+    DATASET_KINDS.register(_kind)
+
+
+def build_manifest(dataset: str, settings: dict, seed: int = 0) -> pd.DataFrame:
+    """The manifest of the dataset's config block, by its `kind`."""
+    key = f"datasets.{dataset}"
+    kind = DATASET_KINDS.get(settings.get("kind"), f"{key}.kind")
+    if kind.built_in:
+        raise ConfigError(f"{key}.kind", f"no adapter for kind {kind.name!r}: the workflow builds it")
+    return kind.manifest(settings, key, seed)
 
 
 def _manifest_path(settings: dict, key: str) -> Path:

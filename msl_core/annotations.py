@@ -17,6 +17,7 @@ import io
 import json
 import logging
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from pycocotools.coco import COCO
 
 from msl_core.errors import BadInput, ConfigError
 from msl_core.readers import read_json, read_pickle
+from msl_core.registry import Registry
 from msl_core.splits import read_ids
 
 log = logging.getLogger("msl.annotations")
@@ -319,9 +321,53 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-FIELD_FORMATS = ("vggss", "slavc-extended", "is3", "avsbench-box")  # the field's test sets (msl_core.field_sets)
-FORMATS = ("flickr-gtdata", "flickr-xml", "audioset-instrument", *FIELD_FORMATS)
-SOURCE_ARGUMENTS = ("gtdata", "split", "xml_dir", "normav", "tags", "source")  # the files `convert` reads
+# ---------------------------------------------------------------------------------------------------------------------
+# The formats `convert` reads (`datasets.<name>.annotations.format`)
+
+
+@dataclass(frozen=True)
+class AnnotationFormat:
+    name: str
+    keys: tuple[str, ...]  # datasets.<name>.annotations.<key> files it reads (one set: the dataset is annotated)
+    required: tuple[str, ...]  # `convert` arguments it cannot do without
+    convert: Callable[[dict], Conversion] = field(repr=False)  # {argument: path or None} -> COCO
+    optional_split: bool = False  # a given `split` narrows it to a published id list
+
+
+ANNOTATION_FORMATS: Registry[AnnotationFormat] = Registry("annotation format", "annotations.format")
+SOURCE_ARGUMENTS = ("gtdata", "split", "xml_dir", "normav", "tags", "source", "coco")  # the files `convert` reads
+
+
+def _field_sets():
+    from msl_core import field_sets  # the field's test sets (it imports this module)
+
+    return field_sets
+
+
+def _canonical(files: dict) -> Conversion:
+    """COCO as msl writes it already: checked by `load_coco`, then kept as it is."""
+    coco = load_coco(files["coco"])
+    return Conversion(coco.dataset, missing_ids(coco))
+
+
+for _format in (
+    AnnotationFormat("coco", ("coco",), ("coco",), _canonical),
+    AnnotationFormat("flickr-gtdata", ("gtdata", "split"), ("gtdata", "split"),
+                     lambda f: flickr_from_gtdata(f["gtdata"], f["split"])),
+    AnnotationFormat("flickr-xml", ("xml_dir",), ("xml_dir",), lambda f: flickr_from_xml(f["xml_dir"], f["split"]),
+                     optional_split=True),
+    AnnotationFormat("audioset-instrument", ("normav",), ("normav", "tags"),
+                     lambda f: audioset_from_normav(f["normav"], f["tags"])),
+    AnnotationFormat("vggss", ("source",), ("source",), lambda f: _field_sets().vggss(f["source"], f["split"]),
+                     optional_split=True),
+    AnnotationFormat("slavc-extended", ("source", "gtdata"), ("source",),
+                     lambda f: _field_sets().slavc_extended(f["source"], f["gtdata"], f["split"]), optional_split=True),
+    AnnotationFormat("is3", ("source",), ("source",), lambda f: _field_sets().box_list(f["source"], "is3")),
+    AnnotationFormat("avsbench-box", ("source",), ("source",),
+                     lambda f: _field_sets().box_list(f["source"], "avsbench-box")),
+):
+    ANNOTATION_FORMATS.register(_format)
+FORMATS = ANNOTATION_FORMATS.names()
 
 
 def annotation_key(dataset: str, argument: str) -> str:
@@ -351,32 +397,13 @@ def convert(
     normav: str | Path | None = None,
     tags: str | Path | None = None,
     source: str | Path | None = None,
+    coco: str | Path | None = None,
 ) -> Conversion:
-    """Dispatch to the converter of `fmt`; the rule and `msl convert-annotations` both call this."""
-    needed = {
-        "flickr-gtdata": {"gtdata": gtdata, "split": split},
-        "flickr-xml": {"xml_dir": xml_dir},
-        "audioset-instrument": {"normav": normav, "tags": tags},
-        "vggss": {"source": source},
-        "slavc-extended": {"source": source},
-        "is3": {"source": source},
-        "avsbench-box": {"source": source},
-    }
-    if fmt not in needed:
-        raise ConfigError("annotations.format", f"'{fmt}' is not one of {', '.join(FORMATS)}")
-    absent = [key for key, value in needed[fmt].items() if value is None]
+    """Convert with the registered format `fmt`; the rule and `msl convert-annotations` both call this."""
+    spec = ANNOTATION_FORMATS.get(fmt)
+    files = {"gtdata": gtdata, "split": split, "xml_dir": xml_dir, "normav": normav, "tags": tags, "source": source,
+             "coco": coco}
+    absent = [key for key in spec.required if files[key] is None]
     if absent:
         raise ConfigError(f"annotations.{absent[0]}", f"required by format '{fmt}' but not given")
-    if fmt == "flickr-gtdata":
-        return flickr_from_gtdata(gtdata, split)
-    if fmt == "flickr-xml":
-        return flickr_from_xml(xml_dir, split)
-    if fmt == "audioset-instrument":
-        return audioset_from_normav(normav, tags)
-    from msl_core import field_sets  # the field's test sets (imports this module)
-
-    if fmt == "vggss":
-        return field_sets.vggss(source, split)
-    if fmt == "slavc-extended":
-        return field_sets.slavc_extended(source, gtdata, split)
-    return field_sets.box_list(source, fmt)
+    return spec.convert(files)

@@ -1,6 +1,6 @@
 """Evaluation protocols: match predicted maps to COCO ground truth, score every method, write the numbers.
 
-Protocols (docs/method.md §5, docs/architecture.md):
+Protocols (docs/method.md §5, docs/architecture.md; each a `DatasetProtocol` of msl_core.dataset_protocols):
 - `flickr`: every annotated image; consensus ground truth (§5.2); class-agnostic cIoU only.
 - `audioset-instrument`: frames with exactly two annotated classes (§5.4); class-agnostic cIoU against the union of
   the boxes and class-specific cIoU (each class's boxes vs that class's map, averaged over the two classes).
@@ -22,22 +22,22 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from msl_core import metrics
 from msl_core.annotations import load_coco, missing_ids
 from msl_core.config import default
+from msl_core.dataset_protocols import DATASET_PROTOCOLS, DatasetProtocol, dataset_protocol
 from msl_core.errors import BadInput, ConfigError
 from msl_core.seeds import mean_over_seeds
+from msl_core.stores.frames import FramesStore
+from msl_core.stores.maps import MapsStore
 
 log = logging.getLogger("msl.evaluation")
 
-PROTOCOLS = ("flickr", "audioset-instrument", "multi-source")
+PROTOCOLS = DATASET_PROTOCOLS.names()
 BASELINES = ("all_ones", "centre")
 MAP_METHODS = ("stage2", "cam")  # maps.h5 datasets; `<name>_class` holds the class-specific maps
-# Reference binarisation thresholds (fraction of the map's maximum): new/main.py 0.5 (§5.2), utils/evaluate.py 0.1 (§5.4).
-DEFAULT_THRESHOLDS = {"flickr": 0.5, "audioset-instrument": 0.1, "multi-source": 0.5}
 REFERENCE_TWO_SOURCE = 0.1  # the reference's multi-source rule: binarise at 0.1·max (utils/evaluate.py, §5.4)
 CHUNK = 64  # items upsampled at once: bounds memory at 64·256·256 floats
 
@@ -47,24 +47,27 @@ class EvalSettings:
     """Values that change the numbers; the defaults reproduce the reference protocols."""
 
     protocol: str
-    threshold: float | None = None  # None: the protocol's reference value (DEFAULT_THRESHOLDS)
+    threshold: float | None = None  # None: the protocol's reference value (DatasetProtocol.threshold)
     success_ciou: float = default("evaluate.success_ciou")
     centre_sigma: float = default("evaluate.centre_sigma")
     allow_missing_maps: bool = False
 
     def __post_init__(self) -> None:
-        if self.protocol not in PROTOCOLS:
-            raise ConfigError("evaluate.protocol", f"'{self.protocol}' is not one of {', '.join(PROTOCOLS)}")
+        dataset_protocol(self.protocol)  # an unknown name is a ConfigError listing the known ones
         if self.threshold is not None and not 0.0 <= self.threshold < 1.0:
             raise ConfigError("evaluate.ciou_threshold", f"{self.threshold} is not in [0, 1)")
 
     @property
+    def rules(self) -> DatasetProtocol:
+        return dataset_protocol(self.protocol)
+
+    @property
     def map_threshold(self) -> float:
-        return DEFAULT_THRESHOLDS[self.protocol] if self.threshold is None else self.threshold
+        return self.rules.threshold if self.threshold is None else self.threshold
 
     @property
     def class_specific(self) -> bool:
-        return self.protocol != "flickr"
+        return self.rules.class_specific
 
 
 @dataclass
@@ -215,6 +218,7 @@ def load_items(
 ) -> tuple[list[Item], list[dict], dict[str, int], list[str], dict[str, str]]:
     """Scored items of a COCO file under `protocol`, plus exclusions (with reasons), unscored counts, missing ids and
     {category name: supercategory}."""
+    rules = dataset_protocol(protocol)
     coco = load_coco(annotations)
     names = {c["id"]: c["name"] for c in coco.dataset["categories"]}
     supercategories = {c["name"]: str(c.get("supercategory") or "") for c in coco.dataset["categories"]}
@@ -225,13 +229,13 @@ def load_items(
         boxes = grid_boxes(anns, image, names)
         item = Item(int(image["id"]), str(image["clip_id"]), int(image["second"]), boxes)
         if not boxes:
-            if protocol == "flickr":  # every Flickr test item should carry boxes: report, never skip quietly
+            if rules.boxes_required:  # e.g. every Flickr test item should carry boxes: report, never skip quietly
                 excluded.append({"id": item.key, "reason": "no boxes"})
             else:
                 not_scored["no_boxes"] += 1
             continue
-        if protocol == "audioset-instrument" and len(boxes) != 2:
-            not_scored["not_two_classes"] += 1  # §5.4: only frames with exactly two annotated classes
+        if not rules.scores(boxes):
+            not_scored["not_two_classes"] += 1  # §5.4: audioset-instrument scores frames with exactly two classes
             continue
         if not metrics.union_map(item.all_boxes()).any():
             excluded.append({"id": item.key, "reason": "boxes cover no pixel of the 256x256 grid"})
@@ -253,11 +257,13 @@ def grid_boxes(anns: list[dict], image: dict, names: dict[int, str], grid: int =
     return {name: np.asarray(b, dtype=np.float64).reshape(-1, 4) * grid / size for name, b in grouped.items()}
 
 
+GROUND_TRUTHS = {"consensus": metrics.consensus_map, "union": metrics.union_map}  # DatasetProtocol.ground_truth
+
+
 def ground_truth(item: Item, protocol: str, category: str | None = None) -> np.ndarray:
-    """(256, 256) ground truth: Flickr consensus (§5.2) or the binary union of the boxes (of one class)."""
-    if protocol == "flickr":
-        return metrics.consensus_map(item.all_boxes())
-    return metrics.union_map(item.boxes[category] if category else item.all_boxes())
+    """(256, 256) ground truth of the item's boxes (of one class): Flickr consensus (§5.2) or their binary union."""
+    boxes = item.boxes[category] if category else item.all_boxes()
+    return GROUND_TRUTHS[dataset_protocol(protocol).ground_truth](boxes)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -266,65 +272,55 @@ def ground_truth(item: Item, protocol: str, category: str | None = None) -> np.n
 
 def load_maps(path: str | Path, items: list[Item], allow_missing: bool) -> tuple[MapFile, list[Item], list[dict]]:
     """Rows of maps.h5 aligned with `items`; checks shapes and finiteness. Returns the maps, kept items, exclusions."""
-    path = Path(path)
-    if not path.is_file():
-        raise BadInput(path, "maps file not found")
-    with h5py.File(path, "r") as h5:
-        for key in ("clip_id", "second", "stage2"):
-            if key not in h5:
-                raise BadInput(path, f"no '{key}' dataset")
-        clip_ids = [c.decode() if isinstance(c, bytes) else str(c) for c in h5["clip_id"][()]]
-        seconds = h5["second"][()].astype(int)
-        row_of: dict[str, int] = {}
-        for row, key in enumerate(f"{c}/{s}" for c, s in zip(clip_ids, seconds)):
-            if key in row_of:
-                raise BadInput(path, f"item {key} has more than one map row")
-            row_of[key] = row
-        absent = [item.key for item in items if item.key not in row_of]
-        excluded = []
-        if absent:
-            message = f"{len(absent)} of {len(items)} annotated item(s) have no map (first: {', '.join(absent[:10])})"
-            if not allow_missing:
-                raise BadInput(path, message)
-            log.warning("%s: %s; excluded", path, message)
-            excluded = [{"id": key, "reason": "no map"} for key in absent]
-            items = [item for item in items if item.key in row_of]
-            if not items:
-                raise BadInput(path, "no annotated item has a map")
-        rows = np.array([row_of[item.key] for item in items])
-        categories = [str(c.decode() if isinstance(c, bytes) else c) for c in h5.attrs.get("categories", [])]
-        agnostic, per_class, raw = {}, {}, {}
-        for method in MAP_METHODS:
-            if method in h5:
-                agnostic[method] = _read_rows(h5, method, rows, len(clip_ids), path, ndim=3)
-            if f"{method}_raw" in h5:
-                raw[method] = _read_rows(h5, f"{method}_raw", rows, len(clip_ids), path, ndim=3)
-            if f"{method}_class" in h5:
-                per_class[method] = _read_rows(h5, f"{method}_class", rows, len(clip_ids), path, ndim=4)
-                if per_class[method].shape[1] != len(categories):
-                    raise BadInput(
-                        path,
-                        f"'{method}_class' has {per_class[method].shape[1]} classes but attr 'categories' "
-                        f"names {len(categories)}",
-                    )
-        audio_prob = h5["audio_prob"][()][rows] if "audio_prob" in h5 else None
-    unused = len(clip_ids) - len(rows)
+    store = MapsStore(path)
+    store.shape("stage2")
+    row_of: dict[str, int] = {}
+    for row, key in enumerate(store.keys()):
+        if key in row_of:
+            raise BadInput(store.path, f"item {key} has more than one map row")
+        row_of[key] = row
+    absent = [item.key for item in items if item.key not in row_of]
+    excluded = []
+    if absent:
+        message = f"{len(absent)} of {len(items)} annotated item(s) have no map (first: {', '.join(absent[:10])})"
+        if not allow_missing:
+            raise BadInput(store.path, message)
+        log.warning("%s: %s; excluded", store.path, message)
+        excluded = [{"id": key, "reason": "no map"} for key in absent]
+        items = [item for item in items if item.key in row_of]
+        if not items:
+            raise BadInput(store.path, "no annotated item has a map")
+    rows = np.array([row_of[item.key] for item in items])
+    agnostic, per_class, raw = {}, {}, {}
+    for method in MAP_METHODS:
+        if method in store:
+            agnostic[method] = _read_maps(store, method, rows, ndim=3)
+        if f"{method}_raw" in store:
+            raw[method] = _read_maps(store, f"{method}_raw", rows, ndim=3)
+        if f"{method}_class" in store:
+            per_class[method] = _read_maps(store, f"{method}_class", rows, ndim=4)
+            if per_class[method].shape[1] != len(store.categories):
+                raise BadInput(
+                    store.path,
+                    f"'{method}_class' has {per_class[method].shape[1]} classes but attr 'categories' "
+                    f"names {len(store.categories)}",
+                )
+    audio_prob = store.read("audio_prob")[rows] if "audio_prob" in store else None
+    unused = len(store) - len(rows)
     if unused:
-        log.info("%s: %d map row(s) have no scored annotation (not in the protocol's test set)", path, unused)
-    return MapFile(categories, agnostic, per_class, audio_prob, raw=raw), items, excluded
+        log.info("%s: %d map row(s) have no scored annotation (not in the protocol's test set)", store.path, unused)
+    return MapFile(store.categories, agnostic, per_class, audio_prob, raw=raw), items, excluded
 
 
-def _read_rows(h5: h5py.File, name: str, rows: np.ndarray, n_rows: int, path: Path, ndim: int) -> np.ndarray:
-    data = h5[name]
-    if data.ndim != ndim or data.shape[0] != n_rows or data.shape[-1] != data.shape[-2]:
+def _read_maps(store: MapsStore, name: str, rows: np.ndarray, ndim: int) -> np.ndarray:
+    shape = store.shape(name)
+    if len(shape) != ndim or shape[0] != len(store) or shape[-1] != shape[-2]:
         expected = "(M, S, S)" if ndim == 3 else "(M, C, S, S)"
-        raise BadInput(path, f"'{name}' has shape {data.shape}; expected {expected} with M = {n_rows} rows")
-    order = np.argsort(rows)
-    values = np.empty((len(rows), *data.shape[1:]), dtype=np.float32)
-    values[order] = data[rows[order]]  # h5py fancy indexing needs increasing rows
+        raise BadInput(store.path, f"'{name}' has shape {shape}; expected {expected} with M = {len(store)} rows")
+    values = store.read_items(name, rows)
     bad = ~np.isfinite(values.reshape(len(rows), -1)).all(axis=1)
     if bad.any():
-        raise BadInput(path, f"'{name}': {int(bad.sum())} map(s) contain NaN or inf")
+        raise BadInput(store.path, f"'{name}': {int(bad.sum())} map(s) contain NaN or inf")
     return values
 
 
@@ -461,7 +457,7 @@ def write_metrics(evaluation: Evaluation, metrics_json: str | Path, ciou_txt: st
     numbers = evaluation.to_json()
     Path(metrics_json).parent.mkdir(parents=True, exist_ok=True)
     Path(metrics_json).write_text(json.dumps(numbers, indent=1))
-    headline = numbers if evaluation.settings.protocol == "flickr" else numbers["class_agnostic"]
+    headline = evaluation.settings.rules.headline_numbers(numbers)
     if ciou_txt is not None:
         Path(ciou_txt).write_text(f"{headline['success_rate']:.6f}\n")
     if auc_txt is not None:
@@ -471,20 +467,12 @@ def write_metrics(evaluation: Evaluation, metrics_json: str | Path, ciou_txt: st
 
 def read_frames(path: str | Path, items: list[Item]) -> dict[str, np.ndarray]:
     """{item key: (256, 256, 3) uint8} for the items found in frames.h5 (others are simply not drawn)."""
-    path = Path(path)
-    if not path.is_file():
-        raise BadInput(path, "frames file not found")
-    wanted = {item.key for item in items}
-    out = {}
-    with h5py.File(path, "r") as h5:
-        for key in ("frames", "clip_id", "second"):
-            if key not in h5:
-                raise BadInput(path, f"no '{key}' dataset")
-        clip_ids = [c.decode() if isinstance(c, bytes) else str(c) for c in h5["clip_id"][()]]
-        for row, key in enumerate(f"{c}/{s}" for c, s in zip(clip_ids, h5["second"][()].astype(int))):
-            if key in wanted and key not in out:
-                out[key] = h5["frames"][row]
-    return out
+    store = FramesStore(path)
+    wanted, found = {item.key for item in items}, {}
+    for row, key in enumerate(store.keys()):
+        if key in wanted and key not in found:
+            found[key] = row
+    return dict(zip(found, store.rows("frames").read(list(found.values()))))
 
 
 def seed_summary(evaluation: Evaluation, annotations: str | Path, seed_maps: dict[int, str | Path]) -> dict:

@@ -15,27 +15,23 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 
 from msl_core.errors import BadInput
+from msl_core.stores.maps import MapsStore
 from msl_core.teachers.categories import CategorySet, split_tags
 from msl_core.teachers.report import roc_auc
 
 
 def read_probabilities(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str]]:
     """maps.h5 → (clip_id/second table, audio_prob (M, C), visual_prob (M, C), categories)."""
-    path = Path(path)
-    if not path.is_file():
-        raise BadInput(path, "maps file not found")
-    with h5py.File(path, "r") as h5:
-        for key in ("clip_id", "second", "audio_prob", "visual_prob"):
-            if key not in h5:
-                raise BadInput(path, f"no '{key}' dataset (rerun `localize`)")
-        keys = pd.DataFrame({"clip_id": h5["clip_id"].asstr()[:], "second": h5["second"][:].astype(int)})
-        categories = [c.decode() if isinstance(c, bytes) else str(c) for c in h5.attrs["categories"]]
-        return keys, h5["audio_prob"][()], h5["visual_prob"][()], categories
+    store = MapsStore(path)
+    for key in ("audio_prob", "visual_prob"):
+        if key not in store:
+            raise BadInput(store.path, f"no '{key}' dataset (rerun `localize`)")
+    keys = pd.DataFrame({"clip_id": store.read_strings("clip_id"), "second": store.read("second").astype(int)})
+    return keys, store.read("audio_prob"), store.read("visual_prob"), store.strings("categories")
 
 
 def score_events(maps: str | Path, index: pd.DataFrame, categories: CategorySet) -> dict:

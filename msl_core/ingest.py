@@ -7,14 +7,12 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
@@ -22,9 +20,12 @@ from tqdm import tqdm
 from msl_core import media
 from msl_core.errors import BadInput, MslError
 from msl_core.manifest import Rejection, clip_rows, finish_index, read_index, write_index
-from msl_core.spectrogram import EfficientATParams, LogMelParams, front_end_name, transform, windows
+from msl_core.spectrogram import EfficientATParams, LogMelParams, transform, windows
 from msl_core.splits import describe, split_counts
-from msl_core.store import AppendStore, join_virtual, manifest_digest, owned, read_index_datasets, write_index_datasets
+from msl_core.stores.append import join_virtual, manifest_digest
+from msl_core.stores.atomic import atomic_write
+from msl_core.stores.frames import AudioStore, audio_writer, frames_writer
+from msl_core.stores.logmel import logmel_writer, test_logmel_writer
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +53,6 @@ class Settings:
 
     def key(self) -> str:
         return repr((self.window_s, self.size, self.sample_rate))
-
-    def window(self) -> int:
-        """Samples per audio window."""
-        return round(self.window_s * self.sample_rate)
 
 
 def ingest_clip(clip: pd.Series, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
@@ -92,10 +89,8 @@ def ingest(manifest: pd.DataFrame, out: Outputs, settings: Settings, skip_bad_in
     from its last checkpoint (same manifest and settings only). A `shard` (`shard_of`) lists its bad clips and may
     have no usable one: `join_shards` decides."""
     key = manifest_digest(manifest, settings.key())
-    audio_attrs = {"sample_rate": settings.sample_rate, "window_s": settings.window_s}
-    with (AppendStore(out.frames, "frames", (settings.size, settings.size, 3), np.uint8, key,
-                      {"size": settings.size}) as frames,
-          AppendStore(out.audio, "audio", (settings.window(),), np.float32, key, audio_attrs) as audio):
+    with (frames_writer(out.frames, settings.size, key) as frames,
+          audio_writer(out.audio, settings.sample_rate, settings.window_s, key) as audio):
         progress = Progress.load(out.index, key)
         if min(len(frames), len(audio)) < progress.n_rows():  # a store was lost: start over
             progress = Progress(progress.path, key)
@@ -158,7 +153,7 @@ def join_shards(shards: list[Outputs], out: Outputs, skip_bad_inputs: bool = Fal
 @dataclass
 class Progress:
     """How far an ingestion got: windows per clip done (0 = rejected) and the rejections, saved beside the index
-    (`<index>.partial.json`) at each checkpoint, after the stores are flushed."""
+    (`<index>.progress.json`) at each checkpoint, after the stores are flushed."""
 
     path: Path
     key: str
@@ -170,7 +165,7 @@ class Progress:
 
     @classmethod
     def load(cls, index: Path, key: str) -> Progress:
-        path = Path(index).with_name(Path(index).name + ".partial.json")
+        path = Path(index).with_name(Path(index).name + ".progress.json")
         try:
             state = json.loads(path.read_text())
         except (OSError, ValueError):
@@ -188,8 +183,8 @@ class Progress:
 
     def save(self) -> None:
         state = {"key": self.key, "counts": self.counts, "rejected": [vars(r) for r in self.rejected]}
-        self.path.with_suffix(".tmp").write_text(json.dumps(state))
-        os.replace(self.path.with_suffix(".tmp"), self.path)
+        with atomic_write(self.path) as partial:
+            partial.write_text(json.dumps(state))
         self.saved_at = time.monotonic()
 
     def remove(self) -> None:
@@ -225,23 +220,15 @@ def _in_order(fn, items: list, workers: int):
 def write_logmels(audio: str | Path, out: str | Path, params: LogMelParams | EfficientATParams,
                   block_rows: int = 256) -> int:
     """logmel.h5: the log-mel of every audio.h5 row under the front end `params`, `block_rows` windows per
-    transform, with the same index table. Written to `.partial`, renamed when complete. Returns the row count."""
-    out = Path(out)
-    with h5py.File(audio, "r") as src:
-        data = src["audio"]
-        rate, window_s = int(data.attrs["sample_rate"]), float(data.attrs["window_s"])
-        if rate != params.sample_rate:
-            raise BadInput(audio, f"holds audio at {rate} Hz, the front end reads {params.sample_rate} Hz")
-        partial = out.with_name(out.name + ".partial")
-        with owned(partial), h5py.File(partial, "w") as h5:
-            shape = (len(data), params.n_frames(window_s), params.n_mels)
-            logmel = h5.create_dataset("logmel", shape, np.float32, chunks=(1, *shape[1:]))
-            logmel.attrs.update(dict(vars(params)) | {"window_s": window_s, "front_end": front_end_name(params)})
-            for start in tqdm(range(0, len(data), block_rows), desc="log-mel", unit="block"):
-                logmel[start:start + block_rows] = transform(data[start:start + block_rows], params)
-            write_index_datasets(h5, read_index_datasets(audio))
-    os.replace(partial, out)
-    return shape[0]
+    transform, with the same index table. Returns the row count."""
+    source = AudioStore(audio)
+    if source.sample_rate != params.sample_rate:
+        raise BadInput(audio, f"holds audio at {source.sample_rate} Hz, the front end reads {params.sample_rate} Hz")
+    rows = source.rows("audio")
+    with logmel_writer(out, source.index_table(), params.n_frames(source.window_s), params, source.window_s) as logmel:
+        for start in tqdm(range(0, len(rows), block_rows), desc="log-mel", unit="block"):
+            logmel[start:start + block_rows] = transform(rows.data[start:start + block_rows], params)
+    return len(rows)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -259,22 +246,11 @@ def whole_file_logmel(row: pd.Series, params: LogMelParams | EfficientATParams) 
 
 def write_test_logmels(index: pd.DataFrame, out_path: str | Path, params: LogMelParams | EfficientATParams,
                        split: str = "test") -> int:
-    """logmel_test.h5: the whole-file log-mel of every `split` row, variable length (flattened `logmel`, `n_frames`),
-    with the index rows (`row`) it belongs to. Written to `.partial`, renamed when complete."""
+    """logmel_test.h5: the whole-file log-mel of every `split` row, variable length (`stores.logmel`)."""
     rows = index[index["split"] == split]
     if rows.empty:
         raise BadInput("index.csv", f"has no rows with split == '{split}'")
-    out_path = Path(out_path)
-    partial = out_path.with_name(out_path.name + ".partial")
-    with h5py.File(partial, "w") as h5:
-        data = h5.create_dataset("logmel", (len(rows),), dtype=h5py.vlen_dtype(np.float32))
-        n_frames = h5.create_dataset("n_frames", (len(rows),), dtype=np.int32)
-        h5.create_dataset("row", data=rows["row"].to_numpy(np.int64))
-        write_index_datasets(h5, rows)
-        for key, value in (vars(params) | {"peak_normalise": True, "front_end": front_end_name(params)}).items():
-            data.attrs[key] = value
+    with test_logmel_writer(out_path, rows, params) as put:
         for k, (_, row) in enumerate(tqdm(rows.iterrows(), total=len(rows), desc="test log-mel", unit="clip")):
-            values = whole_file_logmel(row, params)
-            data[k], n_frames[k] = values.reshape(-1), len(values)
-    os.replace(partial, out_path)
+            put(k, whole_file_logmel(row, params))
     return len(rows)

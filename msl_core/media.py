@@ -15,6 +15,7 @@ import cv2
 import ffmpeg
 import numpy as np
 
+from msl_core.config import default
 from msl_core.errors import BadInput
 
 
@@ -127,7 +128,7 @@ class Decoded:
     audio_s: float
 
 
-def decode(path: str | Path, sample_rate: int, fps: float | None = None, size: int = 256,
+def decode(path: str | Path, sample_rate: int, fps: float | None = None, size: int = default("frames.size"),
            start_s: float = 0.0) -> Decoded:
     """Frames at `fps` from `start_s` (frame k is the picture shown at start_s + k/fps: ffmpeg's fps filter, nearest
     frame; resized to size×size RGB, bilinear) and the mono audio resampled to `sample_rate`, from ONE ffmpeg process
@@ -200,7 +201,7 @@ def check_whole(path: str | Path, decoded: Decoded) -> None:
         raise BadInput(path, f"cut short: its header says {decoded.declared:.2f} s, only {reached:.2f} s decode")
 
 
-def read_image(path: str | Path, size: int = 256) -> np.ndarray:
+def read_image(path: str | Path, size: int = default("frames.size")) -> np.ndarray:
     """A still image resized to size×size RGB, uint8 (size, size, 3): cv2 bilinear, as the reference (§1.2)."""
     try:  # cv2.imread would need a UTF-8 name: read the bytes, decode them
         image = cv2.imdecode(np.fromfile(os.fsencode(str(path)), np.uint8), cv2.IMREAD_COLOR)
@@ -228,7 +229,3 @@ def decode_audio(
         raise BadInput(path, f"ffmpeg could not decode its audio ({message})") from exc
     return np.frombuffer(raw, np.float32).copy()
 
-
-def ffmpeg_version() -> str:
-    """First line of `ffmpeg -version`, for logs and benchmarks."""
-    return subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]

@@ -85,19 +85,19 @@ def transform(wave: np.ndarray, params: LogMelParams | EfficientATParams) -> np.
     return out.reshape(*wave.shape[:-1], *out.shape[1:]).astype(np.float32)
 
 
-AUDIO_FRONT_ENDS = {"resnet18": "librosa", "efficientat_mn04": "efficientat"}
+# The front ends by name; each audio backbone names the one it reads (msl_core.models.backbones, `front_end`).
+FRONT_ENDS = {
+    "librosa": lambda audio: LogMelParams(**(audio or {})),  # the reference's, set by the `audio:` section
+    "efficientat": lambda audio: EfficientATParams(),  # a pretrained trunk's own, fixed
+}
 
 
 def front_end(audio_backbone: str, audio: dict | None = None) -> LogMelParams | EfficientATParams:
     """The front end an audio backbone reads: the reference's librosa log-mel (`audio:` section) for the ResNet-18
     trained from scratch, EfficientAT's own for its pretrained trunk."""
-    if audio_backbone == "efficientat_mn04":
-        return EfficientATParams()
-    if audio_backbone == "resnet18":
-        return LogMelParams(**(audio or {}))
-    from msl_core.errors import ConfigError
+    from msl_core.models.backbones import audio_backbone as backbone  # plain data: no torch
 
-    raise ConfigError("model.audio_backbone", f"'{audio_backbone}' is not one of {sorted(AUDIO_FRONT_ENDS)}")
+    return FRONT_ENDS[backbone(audio_backbone).front_end](audio)
 
 
 def front_end_name(params: LogMelParams | EfficientATParams) -> str:

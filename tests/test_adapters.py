@@ -128,3 +128,22 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path):
     ok = tmp_path / "ok.pkl"
     ok.write_bytes(pickle.dumps({0: {"anno": np.array([["1", "2", "3", "4"]]), "roi": np.zeros((8, 4), np.float32)}}))
     assert read_pickle(ok, "gtdata pickle")[0]["anno"].shape == (1, 4)
+
+
+def test_dataset_kinds_name_the_files_they_need():
+    from msl_core.adapters import DATASET_KINDS
+
+    flickr = DATASET_KINDS.get("flickr")
+    xml = {"root": "r", "annotations": {"format": "flickr-xml", "xml_dir": "x"}}
+    assert flickr.required(xml) == {"root": "r", "annotations.xml_dir": "x"}
+    xml["annotations"]["split"] = "s"  # a split list wins over the folder's stems (flickr_test_ids)
+    assert flickr.required(xml) == {"root": "r", "annotations.split": "s"}
+    assert DATASET_KINDS.get("audioset_instrument").required({"root": "r"}) == \
+        {"root": "r", "train_tags": None, "test_tags": None}
+    assert DATASET_KINDS.get("manifest").required({"manifest": "m.csv"}) == {"manifest": "m.csv"}
+    assert [k.name for k in DATASET_KINDS if k.built_in] == ["scenes"]
+    assert [k.name for k in DATASET_KINDS if k.events] == ["ave"]
+    with pytest.raises(ConfigError, match="datasets.mine.kind.*'scenes'"):
+        build_manifest("mine", {"kind": "scenes"})
+    with pytest.raises(ConfigError, match="datasets.mine.kind.*'vggsound' is not a known dataset kind; known: scenes"):
+        build_manifest("mine", {"kind": "vggsound"})

@@ -166,3 +166,20 @@ def test_load_coco_checks(tmp_path):
     (tmp_path / "c.json").write_text(json.dumps(coco))
     with pytest.raises(BadInput, match="unknown images"):
         annotations.load_coco(tmp_path / "c.json")
+
+
+def test_coco_format_is_kept_as_written(tmp_path):
+    """`coco` is the canonical format: `convert` checks it and writes the same content back (info.missing kept)."""
+    coco = {"info": {"missing": ["gone"]}, "categories": [{"id": 1, "name": "dog"}],
+            "images": [annotations.coco_image(1, "clipA", 3, 320, 240)],
+            "annotations": [annotations.coco_annotation(1, 1, 1, [10.5, 20.0, 30.0, 40.0])]}
+    source = tmp_path / "mine.json"
+    source.write_text(json.dumps(coco))
+    conversion = annotations.convert("coco", coco=source)
+    assert conversion.missing == ["gone"]
+    out = annotations.write_coco(conversion, tmp_path / "test.json")
+    assert json.loads(out.read_text()) == coco
+    with pytest.raises(annotations.ConfigError, match="annotations.coco"):
+        annotations.convert("coco")
+    with pytest.raises(annotations.ConfigError, match="'yolo' is not a known annotation format; known: coco, flickr"):
+        annotations.convert("yolo")

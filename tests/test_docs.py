@@ -22,11 +22,11 @@ def method_sections() -> set[str]:
 
 
 def lines_citing() -> list[tuple[str, str]]:
-    """(file, line) of every line naming method.md in the code, workflow, tests and docs (this file aside)."""
+    """(file, line) of every line naming docs/method.md in the code, workflow, tests and docs (this file aside)."""
     files = [p for name in CITING for p in ([REPO / name] if (REPO / name).is_file() else (REPO / name).rglob("*"))
              if p.is_file() and p.suffix in {".py", ".smk", ".md", ".yaml", ""} and p.name != "test_docs.py"]
     return [(str(path.relative_to(REPO)), line) for path in files
-            for line in path.read_text(errors="ignore").splitlines() if "method.md" in line]
+            for line in path.read_text(errors="ignore").splitlines() if "docs/method.md" in line]
 
 
 def citations() -> list[tuple[str, str]]:

@@ -8,13 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-import h5py
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
 from msl_core import evaluation as ev
 from msl_core.errors import BadInput
+from msl_core.stores.frames import frames_writer
+from msl_core.stores.maps import write_maps as write_map_store
 from support.workspace import REPO
 
 CLASSES = ["dog", "car", "bell"]
@@ -38,12 +40,10 @@ def write_coco(path: Path, frames: list[tuple[str, int, list[tuple[str, list[flo
 
 
 def write_maps(path: Path, keys: list[tuple[str, int]], categories=CLASSES, **datasets) -> Path:
-    with h5py.File(path, "w") as h5:
-        h5["clip_id"] = np.array([k[0] for k in keys], dtype=h5py.string_dtype())
-        h5["second"] = np.array([k[1] for k in keys], dtype=np.int32)
-        h5.attrs["categories"] = categories
-        for name, value in datasets.items():
-            h5[name] = np.asarray(value, dtype=np.float32 if name == "audio_prob" else np.float16)
+    items = pd.DataFrame({"clip_id": [k[0] for k in keys], "second": [k[1] for k in keys], "split": "test"})
+    maps = {name: np.asarray(value, dtype=np.float32 if name == "audio_prob" else np.float16)
+            for name, value in datasets.items()}
+    write_map_store(path, items, maps, list(categories))
     return path
 
 
@@ -175,10 +175,9 @@ def test_pictures(tmp_path):
     coco = write_coco(tmp_path / "test.json", SCENE, size=(320, 240))
     result = ev.evaluate(coco, ev.EvalSettings("multi-source"), scene_maps(tmp_path / "maps.h5"))
     frames_h5 = tmp_path / "frames.h5"
-    with h5py.File(frames_h5, "w") as h5:
-        h5["frames"] = np.random.default_rng(0).integers(0, 255, (2, 256, 256, 3), dtype=np.uint8)
-        h5["clip_id"] = np.array(["clipA", "clipA"], dtype=h5py.string_dtype())
-        h5["second"] = np.array([0, 1], dtype=np.int32)
+    with frames_writer(frames_h5, 256, key="test") as frames:
+        frames.append(np.random.default_rng(0).integers(0, 255, (2, 256, 256, 3), dtype=np.uint8))
+        frames.finish(pd.DataFrame({"clip_id": ["clipA", "clipA"], "second": [0, 1], "split": "test"}))
     grid, bars = tmp_path / "heatmaps.png", tmp_path / "per_class.png"
     ev.draw_pictures(result, grid, bars, frames_h5)
     for png in (grid, bars):

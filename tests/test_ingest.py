@@ -13,7 +13,7 @@ from msl_core.errors import BadInput, MslError
 from msl_core.ingest import Outputs, Settings, ingest, write_logmels
 from msl_core.manifest import load_manifest
 from msl_core.spectrogram import LogMelParams
-from msl_core.store import H5Rows, read_index_datasets
+from msl_core.stores.hdf5 import H5Rows, Store
 from support.media import make_video, tone
 
 COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)]
@@ -82,16 +82,32 @@ def test_frames_show_the_colour_of_each_second(clips, tmp_path):
 
 def test_logmels_equal_librosa_on_the_decoded_file(clips, tmp_path):
     index, _, out = run(clips)
-    table = read_index_datasets(logmel_of(out))
+    table = Store(logmel_of(out)).index_table()
     assert table["second"].tolist() == index["second"].tolist()
     rows = H5Rows(logmel_of(out), "logmel")
-    assert rows.shape == (7, 51, 64) and rows.dtype == np.float32
+    assert rows.shape == (7, 51, 64) and rows.read([0]).dtype == np.float32
     # The pair's wav is float PCM at 22.05 kHz, so ffmpeg's decode is exact and librosa must agree to the bit.
     wave, sr = librosa.load(tmp_path / "c.wav", sr=None)
     mel = librosa.feature.melspectrogram(y=wave[:22050], sr=sr, n_fft=882, hop_length=441, n_mels=64)
     np.testing.assert_allclose(rows.read([6])[0], np.log(mel + np.spacing(1)).T, rtol=1e-5, atol=1e-4)
     # Video rows: the 440 Hz tone peaks in the mel band holding 440 Hz, the 880 Hz one higher up.
     assert rows.read([0])[0].mean(0).argmax() < rows.read([4])[0].mean(0).argmax()
+
+
+def test_whole_file_test_logmels_have_each_recordings_length(clips, tmp_path):
+    from msl_core.ingest import whole_file_logmel, write_test_logmels
+    from msl_core.stores.logmel import WholeFileAudio
+
+    index, _, _ = run(clips)
+    assert write_test_logmels(index, tmp_path / "logmel_test.h5", LogMelParams()) == 2  # b's two seconds
+    audio = WholeFileAudio(tmp_path / "logmel_test.h5")
+    b = index[index["clip_id"] == "b"]
+    expected = whole_file_logmel(b.iloc[0].fillna(""), LogMelParams())
+    assert expected.shape[0] > 51  # the whole 2-s recording, not one window
+    for row in b["row"]:
+        np.testing.assert_array_equal(audio.read_row(int(row)), expected)
+    with pytest.raises(BadInput, match="logmel_test.h5: has no whole-file audio for index row 0"):
+        audio.read_row(0)
 
 
 def test_reader_returns_rows_in_the_order_asked(clips, tmp_path):
@@ -199,30 +215,6 @@ def test_decoding_the_audio_of_a_silent_video_says_no_audio_stream(tmp_path):
         decode_audio(path, 32000)
 
 
-def test_a_second_writer_of_the_same_store_refuses_and_a_stale_lock_is_taken_over(tmp_path):
-    import os
-    import socket
-
-    from msl_core.store import owned
-
-    partial = tmp_path / "logmel.h5.partial"
-    with owned(partial):
-        with pytest.raises(BadInput, match=f"being written by process {os.getpid()}"), owned(partial):
-            pass
-        assert (tmp_path / "logmel.h5.partial.lock").read_text() == f"{os.getpid()}@{socket.gethostname()}"
-    assert not (tmp_path / "logmel.h5.partial.lock").exists()
-    dead = _dead_pid()
-    (tmp_path / "logmel.h5.partial.lock").write_text(f"{dead}@{socket.gethostname()}")
-    with owned(partial):  # the writer is gone: its lock is taken over
-        pass
-
-
-def _dead_pid() -> int:
-    proc = subprocess.Popen(["true"])
-    proc.wait()
-    return proc.pid
-
-
 @pytest.mark.parametrize("faststart, keep, reason", [
     (True, 0.88, "cut short"), (True, 0.60, "cut short"), (False, 0.88, "unreadable media"),
 ])
@@ -243,7 +235,7 @@ def test_a_file_cut_mid_stream_is_a_bad_input_never_padded(tmp_path, faststart, 
     index, rejected, out = run(manifest, skip_bad_inputs=True)
     assert [r.clip_id for r in rejected] == ["cut"] and reason in rejected[0].reason
     assert set(index["clip_id"]) == {"good"}  # none of the cut clip's rows reach any store
-    assert read_index_datasets(out.frames)["clip_id"].tolist() == ["good", "good"]
+    assert Store(out.frames).index_table()["clip_id"].tolist() == ["good", "good"]
 
 
 @pytest.mark.parametrize("start_s", [0.0, 1.5])

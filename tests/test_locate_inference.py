@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from msl_core.locate.inference import for_inference
-from msl_core.models.backbones import ResNetBackbone
 from msl_core.models.mobilenet_v2 import Conv2dSame, MobileNetV2Features
+from msl_core.models.trunks import ResNetBackbone
 
 
 def _with_statistics(net: nn.Module) -> nn.Module:

@@ -8,13 +8,8 @@ from torch import nn
 from torchvision.models import resnet18
 
 from msl_core.errors import BadInput, ConfigError
-from msl_core.models.backbones import (
-    MobileNetBackbone,
-    ResNetBackbone,
-    build_audio_backbone,
-    build_vision_backbone,
-    freeze_stages,
-)
+from msl_core.models.backbones import build_audio_backbone, build_vision_backbone
+from msl_core.models.trunks import MobileNetBackbone, ResNetBackbone, freeze_stages
 
 
 @pytest.fixture(autouse=True)
@@ -102,7 +97,6 @@ def test_mobilenet_backbone_shape_and_frozen_batch_norm():
 
 
 def test_efficientat_audio_backbone_starts_from_the_audioset_tagger(assets):
-    from msl_core.models.backbones import build_audio_backbone
     from msl_core.teachers.efficientat import load_tagger
 
     weights = assets / "weights" / "efficientat_mn04_as_mAP_432.pt"

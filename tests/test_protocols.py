@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import h5py
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -15,6 +15,7 @@ from msl_core import metrics
 from msl_core.cli import cli
 from msl_core.errors import BadInput
 from msl_core.protocols import PROTOCOLS, evaluate_protocol
+from msl_core.stores.maps import write_maps as write_map_store
 
 G = 224
 
@@ -49,12 +50,9 @@ def write_coco(path: Path, images: list[dict], categories=("A", "B"), info: dict
 
 
 def write_maps(path: Path, clips: list[str], categories=("A", "B"), **datasets) -> Path:
-    with h5py.File(path, "w") as h5:
-        h5["clip_id"] = np.array(clips, dtype=h5py.string_dtype())
-        h5["second"] = np.zeros(len(clips), dtype=np.int32)
-        h5.attrs["categories"] = list(categories)
-        for name, value in datasets.items():
-            h5[name] = np.asarray(value, dtype=np.float32)
+    items = pd.DataFrame({"clip_id": clips, "second": 0, "split": "test"})
+    maps = {name: np.asarray(value, dtype=np.float32) for name, value in datasets.items()}
+    write_map_store(path, items, maps, list(categories))
     return path
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -149,3 +150,18 @@ def test_complete_run_is_up_to_date(finished_run):
 )
 def test_changed_setting_reruns_exactly(finished_run, change, override, expected):
     assert rules_after(finished_run, override) == expected, change
+
+
+def test_more_mel_bands_rerun_from_logmel_and_train_and_evaluate(finished_run, tmp_path):
+    """`audio.n_mels` reaches training through logmel.h5's shape and attributes (nothing assumes 64): 128 bands
+    rerun the log-mels and everything after them, to ciou.txt. On a copy, so the cases above keep their run."""
+    from msl_core.stores.logmel import LogmelStore
+    from msl_core.training.model_file import read_model_file
+
+    workdir = shutil.copytree(finished_run.parent, tmp_path / "copy", symlinks=True) / finished_run.name
+    result = snakemake(workdir, 'audio={"n_mels": 128}', "--cores", "2", "--", TARGET)  # extends --config
+    assert set(jobs_to_run(result)) == {"logmel"} | TRAINING, result.stdout[-3000:] + result.stderr[-3000:]
+    results = workdir / "results" / "scenes"
+    assert LogmelStore(results / "logmel.h5").params().n_mels == 128
+    assert read_model_file(results / "stage2" / "model.pt")["inference"]["logmel"]["n_mels"] == 128
+    assert 0.0 <= float((workdir / TARGET).read_text()) <= 1.0

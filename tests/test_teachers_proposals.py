@@ -17,13 +17,13 @@ from msl_core.errors import BadInput, ConfigError
 from msl_core.scenes.compose import object_boxes, render_frame, sample_scene
 from msl_core.scenes.config import ScenesConfig
 from msl_core.scenes.stamps import load_stamp
+from msl_core.stores.proposals import ProposalsStore, write_proposals
 from msl_core.teachers.proposals import (
     ProposalConfig,
     frame_proposals,
     make_proposer,
     propose,
     top_k_nms,
-    write_proposals,
 )
 from support.stamps import write_catalogue
 
@@ -77,9 +77,10 @@ def test_frames_h5_to_proposals_h5(tmp_path, yolo_cfg, demo_frames):
         h5["second"] = np.arange(3, dtype=np.int32)
     boxes, scores = frame_proposals(frames_path, ProposalConfig(**{**yolo_cfg.__dict__, "top_k": 5}))
     assert boxes.shape == (3, 5, 4) and scores.shape == (3, 5)
-    write_proposals(tmp_path / "proposals.h5", boxes, scores, frames_path)
-    with h5py.File(tmp_path / "proposals.h5") as h5:
-        assert h5["boxes"].shape == (3, 5, 4) and h5["second"][:].tolist() == [0, 1, 2]
+    index = pd.DataFrame({"clip_id": ["c"] * 3, "second": range(3), "split": ["test"] * 3})
+    write_proposals(tmp_path / "proposals.h5", boxes, scores, index)
+    stored = ProposalsStore(tmp_path / "proposals.h5")
+    assert stored.shape("boxes") == (3, 5, 4) and stored.index_table()["second"].tolist() == [0, 1, 2]
 
 
 def test_top_k_nms_pads_and_suppresses():

@@ -12,15 +12,14 @@ from skimage import data
 
 from msl_core.errors import BadInput, ConfigError
 from msl_core.models.mobilenet_v2 import convert_tflite
+from msl_core.stores.labels import LabelsStore, write_labels
 from msl_core.teachers.categories import AUDIOSET7, category_set
 from msl_core.teachers.pseudo_labels import (
     LabelConfig,
     clip_windows,
     compute_labels,
-    read_labels,
     sharpen,
     tag_labels,
-    write_labels,
 )
 from support.media import make_video, tone
 from support.stamps import stamps_root
@@ -42,7 +41,7 @@ def tagger_cfg(assets) -> dict:
 
 
 def test_sharpen_matches_the_reference_rule():
-    out = sharpen(np.array([0.1, 0.3, 0.31, 1.0], np.float32))
+    out = sharpen(np.array([0.1, 0.3, 0.31, 1.0], np.float32), 0.3, 0.4)  # the reference's rule
     np.testing.assert_allclose(out, [0.1, 0.3, 0.4 * 0.31 + 0.6, 1.0], rtol=1e-6)
 
 
@@ -100,12 +99,14 @@ def test_labels_h5_round_trip(tmp_path):
     index = index_of(["a.wav"] * 2, ["dogs", "pigs"], ["", ""])
     cats = category_set("classes")
     audio, visual = tag_labels(index, cats)
-    write_labels(tmp_path / "labels.h5", audio, visual, cats, index, attrs={"audio_source": "tags"})
-    a, _, names = read_labels(tmp_path / "labels.h5")
+    write_labels(tmp_path / "labels.h5", audio, visual, list(cats.names), cats.kind, index,
+                 attrs={"audio_source": "tags"})
+    labels = LabelsStore(tmp_path / "labels.h5")
+    a = labels.read("audio")
     np.testing.assert_array_equal(a, audio)
-    assert names == list(cats.names) and a.dtype == np.float32
-    with h5py.File(tmp_path / "labels.h5") as h5:
-        assert h5["clip_id"].asstr()[:].tolist() == ["c0", "c1"] and h5.attrs["audio_source"] == "tags"
+    assert labels.categories == cats.names and a.dtype == np.float32
+    assert labels.index_table()["clip_id"].tolist() == ["c0", "c1"]
+    assert labels.sources() == "audio from tags, visual from ?"
 
 
 def test_bad_configuration_and_inputs(tmp_path, tagger_cfg):

@@ -10,10 +10,10 @@ import torch
 
 from msl_core.errors import BadInput
 from msl_core.models.mobilenet_v2 import convert_tflite
+from msl_core.stores.proposals import write_proposals
 from msl_core.teachers.categories import category_set
 from msl_core.teachers.category_maps import image_map
 from msl_core.teachers.image_classifier import ImageClassifier
-from msl_core.teachers.proposals import write_proposals
 from msl_core.teachers.roi_labels import crop_boxes, roi_evidence, roi_labels
 from support.stamps import stamps_root
 

@@ -115,7 +115,7 @@ def test_loader_with_workers(files):
 def test_rows_are_read_in_the_order_asked_with_repeats(tmp_path):
     import h5py
 
-    from msl_core.store import read_rows
+    from msl_core.stores.hdf5 import read_rows
 
     values = np.arange(20 * 3, dtype=np.float32).reshape(20, 3)
     with h5py.File(tmp_path / "s.h5", "w") as h5:

@@ -79,7 +79,7 @@ def proposals_cmd(images: tuple[str, ...], backend: str, weights: str | None, ar
     proposer = make_proposer(cfg)
     results = []
     for n, path in enumerate(images):
-        frame = read_image(path, 256)
+        frame = read_image(path, default("frames.size"))
         boxes, scores = propose(proposer, frame, cfg)
         kept = scores > 0
         results.append({"image": path, "boxes": [[round(float(v), 4) for v in box] for box in boxes[kept]],

@@ -6,7 +6,10 @@ place; no function here has a default of its own (the schema holds them all).
 
 from __future__ import annotations
 
+from msl_core.adapters import DATASET_KINDS
+from msl_core.dataset_protocols import dataset_protocol
 from msl_core.errors import ConfigError
+from msl_core.models.backbones import audio_backbone, vision_backbone
 
 
 def _dataset(config: dict, dataset: str) -> dict:
@@ -19,12 +22,14 @@ def _dataset(config: dict, dataset: str) -> dict:
 def vision_weights(config: dict, dataset: str) -> str | None:
     """The ImageNet checkpoint of the dataset's vision backbone. A backbone without one would start from random
     weights, which changes what every number means: refused unless `model.allow_random_init` says so."""
-    if _dataset(config, dataset)["vision_backbone"] == "mobilenet_v2":
-        return "results/weights/mobilenet_v2_imagenet.pt"  # rule convert_mobilenet
-    weights = config["model"]["resnet18_weights"]
-    if not weights and not config["model"].get("allow_random_init", False):
-        raise ConfigError("model.resnet18_weights", f"is not set, so dataset '{dataset}''s resnet18 vision backbone "
-                          "would start from random weights: set it to a torchvision ImageNet resnet18 state dict, use "
+    name = _dataset(config, dataset)["vision_backbone"]
+    spec = vision_backbone(name).weights
+    if spec.shipped:
+        return spec.shipped  # converted from the shipped assets by a rule (convert_mobilenet)
+    weights = _at(config, spec.key)
+    if not weights and not config["model"]["allow_random_init"]:
+        raise ConfigError(spec.key, f"is not set, so dataset '{dataset}''s {name} vision backbone would start from "
+                          "random weights: set it to a torchvision ImageNet state dict, use "
                           f"datasets.{dataset}.vision_backbone: mobilenet_v2 (shipped weights), or set "
                           "model.allow_random_init: true")
     return weights
@@ -32,30 +37,41 @@ def vision_weights(config: dict, dataset: str) -> str | None:
 
 def audio_weights(config: dict) -> str | None:
     """The AudioSet release a pretrained audio backbone starts from (None for the reference's from-scratch ResNet)."""
-    m = config["model"]
-    if m["audio_backbone"] == "resnet18":
+    name = config["model"]["audio_backbone"]
+    spec = audio_backbone(name).weights
+    if not spec.pretrained:
         return None
-    if not m["efficientat_weights"]:
-        raise ConfigError("model.efficientat_weights", f"is not set: audio_backbone {m['audio_backbone']} starts "
-                                                       "from the EfficientAT AudioSet release")
-    return m["efficientat_weights"]
+    if not _at(config, spec.key):
+        raise ConfigError(spec.key, f"is not set: audio_backbone {name} starts from its AudioSet release")
+    return _at(config, spec.key)
 
 
 def front_end_settings(config: dict) -> dict:
     """What the log-mel rules compute: the audio backbone's front end (the `audio:` keys only where they apply)."""
     backbone = config["model"]["audio_backbone"]
-    return {"audio_backbone": backbone, "audio": config["audio"] if backbone == "resnet18" else {}}
+    librosa = audio_backbone(backbone).front_end == "librosa"
+    return {"audio_backbone": backbone, "audio": config["audio"] if librosa else {}}
 
 
 def result_warnings(config: dict, dataset: str) -> list[str]:
     """Settings that change what the dataset's numbers mean (shown on the console, in metrics.json and the report)."""
     settings, warnings = _dataset(config, dataset), []
-    if settings["vision_backbone"] == "resnet18" and not config["model"]["resnet18_weights"]:
-        warnings.append("the vision ResNet-18 started from random weights (model.allow_random_init: true)")
-    if settings["kind"] == "flickr" and settings.get("test_audio") == "window":
+    key = vision_backbone(settings["vision_backbone"]).weights.key
+    if key and not _at(config, key):
+        warnings.append(f"the vision {settings['vision_backbone']} started from random weights "
+                        "(model.allow_random_init: true)")
+    if DATASET_KINDS.get(settings["kind"]).test_audio and settings["test_audio"] == "window":
         warnings.append("test audio is the training window, not the reference's whole peak-normalised file "
                         f"(datasets.{dataset}.test_audio: window)")
     return warnings
+
+
+def _at(config: dict, key: str):
+    """The value at a dotted config key (a registry entry names its weights by key)."""
+    value = config
+    for part in key.split("."):
+        value = value[part]
+    return value
 
 
 def model_settings(config: dict, dataset: str) -> dict:
@@ -115,7 +131,7 @@ def evaluation_settings(config: dict, dataset: str) -> dict:
     """Keyword arguments of `EvalSettings` (with the baselines scored beside the maps)."""
     protocol = _dataset(config, dataset)["protocol"]
     e = config["evaluate"]
-    threshold = e["audioset_ciou_threshold"] if protocol == "audioset-instrument" else e["ciou_threshold"]
+    threshold = e[dataset_protocol(protocol).threshold_key]
     return {
         "protocol": protocol,
         "threshold": threshold,

@@ -19,8 +19,8 @@ from torch.nn.utils import skip_init
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
-from msl_core.models.backbones import ResNetBackbone
 from msl_core.models.mobilenet_v2 import Conv2dSame
+from msl_core.models.trunks import ResNetBackbone
 
 # Modules whose forward applies bnK right after convK (the rest are folded only inside nn.Sequential).
 _NAMED_PAIRS = (BasicBlock, Bottleneck, ResNetBackbone)

@@ -28,12 +28,14 @@ import torch
 from tqdm import tqdm
 
 from msl_core import media
+from msl_core.config import default
 from msl_core.errors import BadInput, ConfigError, MslError
 from msl_core.locate.inference import for_inference
 from msl_core.locate.inputs import AudioWindows, audio_windows, check_video, frames_at, model_frame, read_picture
 from msl_core.locate.overlay import Layer, colours, window_layer
 from msl_core.locate.sources import Window, window_sources, write_csv, write_json
 from msl_core.models.localization import LocalizationConfig, localize_features
+from msl_core.stores.atomic import atomic_files
 from msl_core.training.model_file import load_model_file
 
 SOUND_BATCH = 64  # windows of sound per pass over a photo (its one frame goes through the vision net once per pass)
@@ -43,8 +45,8 @@ SOUND_BATCH = 64  # windows of sound per pass over a photo (its one frame goes t
 class LocateOptions:
     fps: float = 1.0  # windows per second (1: the method's own non-overlapping 1-s windows)
     categories: tuple[str, ...] = ()  # report only these (default: all the model knows)
-    threshold: float = 0.3  # a category is heard when σ(z^a) exceeds this (as `evaluate.class_threshold`)
-    gate: str = "none"  # as `evaluate.gate`: `cam` keeps each category's map where its own visual CAM sees it
+    threshold: float = default("evaluate.class_threshold")  # a category is heard when σ(z^a) exceeds this
+    gate: str = default("evaluate.gate")  # `cam` keeps each category's map where its own visual CAM sees it
     video: bool = True  # False: JSON and CSV only
     threads: int | None = None  # CPU threads of the model (default: half the cores while the encoder runs beside it)
     batch_size: int | None = None  # frames per forward pass (default: 1 on CPU, where it keeps them in cache; 16 on GPU)
@@ -131,25 +133,21 @@ class Locator:
 
 
 class Outputs:
-    """The files of one input, written under temporary names and renamed into place only when all succeeded."""
+    """The files of one input, written as `<file>.partial` and renamed into place only when all succeeded
+    (`stores.atomic`)."""
 
     def __init__(self, out_dir: Path, name: str, picture_suffix: str | None) -> None:
-        out_dir.mkdir(parents=True, exist_ok=True)
         self.final = {"json": out_dir / f"{name}.json", "csv": out_dir / f"{name}.csv"}
         if picture_suffix:
             self.final["picture"] = out_dir / f"{name}{picture_suffix}"
-        self.tmp = {k: p.with_name(f".{p.stem}.partial{p.suffix}") for k, p in self.final.items()}
+        self._files = atomic_files(*self.final.values())
 
     def __enter__(self) -> Self:
+        self.tmp = dict(zip(self.final, self._files.__enter__()))
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            for key, tmp in self.tmp.items():
-                tmp.replace(self.final[key])
-        else:
-            for tmp in self.tmp.values():
-                tmp.unlink(missing_ok=True)
+    def __exit__(self, *exc) -> None:
+        self._files.__exit__(*exc)
 
     def located(self, windows: list[Window]) -> Located:
         return Located(self.final["json"], self.final["csv"], self.final.get("picture"), windows)
@@ -287,8 +285,10 @@ def locate_image(loc: Locator, image: Path, sound: Path, out_dir: Path, name: st
             summary, maps = window_sources(-1, 0.0, duration, top, mean_maps, loc.categories, loc.keep,
                                            loc.opts.threshold, loc.on_screen, w, h)
             drawn = window_layer(summary, maps, loc.palette, [s.category for s in summary.sources], w, h).apply(picture)
-            if not cv2.imwrite(str(out.tmp["picture"]), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR)):
+            encoded, png = cv2.imencode(".png", cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
+            if not encoded:
                 raise MslError(f"{out.final['picture']}: could not write the PNG")
+            out.tmp["picture"].write_bytes(png.tobytes())
         write_json(out.tmp["json"], loc.header([image, sound], w, h, duration), windows)
         write_csv(out.tmp["csv"], windows)
     return out.located(windows)

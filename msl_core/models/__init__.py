@@ -1,19 +1,27 @@
-"""Backbones, the coarse-to-fine model, its losses and localisation (docs/method.md §3.1)."""
+"""Backbones, the coarse-to-fine model, its losses and localisation (docs/method.md §3.1).
 
-from msl_core.models.coarse_to_fine import CoarseToFine, ModelConfig, build_model
-from msl_core.models.localization import (
-    LocalizationConfig,
-    class_weights,
-    combine_class_maps,
-    localize_batch,
-)
+The names below load on first use, so that the backbone registry (`msl_core.models.backbones`, plain data) can be
+read without importing torch, as the workflow does while it plans.
+"""
 
-__all__ = [
-    "CoarseToFine",
-    "LocalizationConfig",
-    "ModelConfig",
-    "build_model",
-    "class_weights",
-    "combine_class_maps",
-    "localize_batch",
-]
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "CoarseToFine": "coarse_to_fine",
+    "ModelConfig": "coarse_to_fine",
+    "build_model": "coarse_to_fine",
+    "LocalizationConfig": "localization",
+    "class_weights": "localization",
+    "combine_class_maps": "localization",
+    "localize_batch": "localization",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -16,14 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from msl_core.errors import ConfigError
-from msl_core.models.backbones import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    build_audio_backbone,
-    build_vision_backbone,
-    freeze_stages,
-)
-from msl_core.models.mobilenet_v2 import INPUT_MEAN, INPUT_STD
+from msl_core.models.backbones import build_audio_backbone, build_vision_backbone, vision_backbone
+from msl_core.models.trunks import freeze_stages
 
 
 @dataclass(frozen=True)
@@ -31,8 +25,8 @@ class ModelConfig:
     """Everything needed to rebuild the network (stored in every checkpoint)."""
 
     num_classes: int
-    vision_backbone: str = "resnet18"  # resnet18 | mobilenet_v2
-    audio_backbone: str = "resnet18"  # resnet18 (reference, from scratch) | efficientat_mn04 (AudioSet-pretrained)
+    vision_backbone: str = "resnet18"  # a name of models.backbones.VISION_BACKBONES
+    audio_backbone: str = "resnet18"  # a name of models.backbones.AUDIO_BACKBONES
     embed_dim: int = 128
     hidden_dim: int = 1024
     avc_hidden: int = 128
@@ -97,7 +91,8 @@ def class_aware_pool(features: Tensor, cam: Tensor) -> Tensor:
 class CoarseToFine(nn.Module):
     """Two backbones, class heads, the AVC head and (stage 2) the two projectors.
 
-    Inputs: frames (N, 3, H, W) already normalised (see `prepare_frames`); logmel (N, T, 64).
+    Inputs: frames (N, 3, H, W) already normalised (see `prepare_frames`); logmel (N, T, n_mels) (any band count:
+    the audio heads pool over time and frequency).
     `forward(frames, logmel, stage)` returns a dict:
       audio_logits, visual_logits (N, C); avc_logits (N, N, 2);
       stage 2 also audio_embed, visual_embed (N, C, E), unit length (zero where a category map is empty);
@@ -115,9 +110,9 @@ class CoarseToFine(nn.Module):
         self.avc = CorrespondenceHead(da, dv, cfg.avc_hidden)
         self.audio_proj = Projector(da, cfg.hidden_dim, cfg.embed_dim)
         self.visual_proj = Projector(dv, cfg.hidden_dim, cfg.embed_dim)
-        mean, std = (INPUT_MEAN, INPUT_STD) if cfg.vision_backbone == "mobilenet_v2" else (IMAGENET_MEAN, IMAGENET_STD)
-        self.register_buffer("pixel_mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("pixel_std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+        spec = vision_backbone(cfg.vision_backbone)
+        self.register_buffer("pixel_mean", torch.tensor(spec.mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("pixel_std", torch.tensor(spec.std).view(1, 3, 1, 1), persistent=False)
         freeze_stages(vision, cfg.freeze_vision_stages)
 
     def train(self, mode: bool = True) -> CoarseToFine:

@@ -39,7 +39,7 @@ class LocalizationConfig:
             raise ConfigError("evaluate.gate", f"'{self.gate}' is not one of {', '.join(GATES)}")
 
 
-def class_weights(audio_logits: Tensor, threshold: float = 0.3, double_sigmoid: bool = False) -> Tensor:
+def class_weights(audio_logits: Tensor, threshold: float, double_sigmoid: bool) -> Tensor:
     """(N, C) logits → (N, C) weights: the probability where kept (> threshold, or the arg-max), else 0."""
     w = torch.sigmoid(audio_logits.float())
     if double_sigmoid:
@@ -76,7 +76,7 @@ def resize_maps(maps: Tensor, size: int) -> Tensor:
 def localize_batch(
     stage2: CoarseToFine, frames: Tensor, logmel: Tensor, cfg: LocalizationConfig, stage1: CoarseToFine | None = None
 ) -> dict[str, Tensor]:
-    """Maps for one batch; frames are prepared (normalised NCHW), logmel (N, T, 64); models in eval mode.
+    """Maps for one batch; frames are prepared (normalised NCHW), logmel (N, T, n_mels); models in eval mode.
 
     Returns (float32, on the models' device):
       stage2 (N, S, S) in [0, 1]; stage2_raw (N, S, S) = the same before L / max L (its scale says how strongly

@@ -29,6 +29,7 @@ from torchvision.models import mobilenet_v2
 from torchvision.models.mobilenetv2 import InvertedResidual
 
 from msl_core.errors import BadInput
+from msl_core.models.backbones.mobilenet_v2 import VISION as BACKBONE
 from msl_core.weights import load_state_dict_file, load_strict
 
 __all__ = [
@@ -46,9 +47,7 @@ __all__ = [
 ]
 
 TFLITE_SHA256_PREFIX = "7aad0c74c5e3c06e"
-# The TF-slim model was trained on (uint8 - 128) / 128; in [0, 1] units that is mean = std = 0.5.
-INPUT_MEAN = (0.5, 0.5, 0.5)
-INPUT_STD = (0.5, 0.5, 0.5)
+INPUT_MEAN, INPUT_STD = BACKBONE.mean, BACKBONE.std  # (uint8 - 128) / 128, as the TF-slim model was trained
 NUM_CLASSES = 1001  # index 0 = background, then the 1000 ImageNet classes in torchvision order
 OUT_CHANNELS = 1280
 # torchvision indices of the blocks the dilated backbone changes (stride 32 -> 16, as the reference's ResNet layer4).

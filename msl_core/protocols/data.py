@@ -17,13 +17,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from msl_core import metrics
 from msl_core.annotations import load_coco, missing_ids
+from msl_core.config import default
 from msl_core.errors import BadInput
 from msl_core.evaluation import BASELINES, MapFile, class_index, grid_boxes, load_maps
+from msl_core.stores.maps import MapsStore
+from msl_core.stores.proposals import ProposalsStore
 
 NEGATIVE_KINDS = ("silence", "noise", "offscreen")
 CHUNK = 64  # items upsampled at once: bounds memory at 64·grid² floats
@@ -102,7 +104,7 @@ class MapSource:
     """
 
     def __init__(self, itemset: ItemSet, grid: int, maps: str | Path | None, baselines: Sequence[str],
-                 allow_missing: bool = False, centre_sigma: float = 0.25):
+                 allow_missing: bool = False, centre_sigma: float = default("evaluate.centre_sigma")):
         unknown = [b for b in baselines if b not in BASELINES]
         if unknown:
             raise BadInput(maps or "baselines", f"unknown baseline(s) {unknown}; known: {', '.join(BASELINES)}")
@@ -182,13 +184,9 @@ def chunks(indices: Sequence) -> Iterator[list]:
 
 def object_prior_maps(proposals: str | Path, maps: str | Path, keys: list[str], grid: int) -> np.ndarray:
     """(len(keys), grid, grid) bool: union of the top PRIOR_TOP_K proposals (normalised [x1, y1, x2, y2]) per item."""
-    with h5py.File(maps, "r") as h5:
-        if "row" not in h5:
-            raise BadInput(maps, "no 'row' dataset: cannot find the items' proposals")
-        clips = [c.decode() if isinstance(c, bytes) else str(c) for c in h5["clip_id"][()]]
-        row_of = {f"{c}/{int(s)}": int(r) for c, s, r in zip(clips, h5["second"][()], h5["row"][()])}
-    with h5py.File(proposals, "r") as h5:
-        boxes, scores = h5["boxes"][()], h5["scores"][()]  # (N, K, 4), (N, K)
+    row_of = MapsStore(maps).row_of()
+    store = ProposalsStore(proposals)
+    boxes, scores = store.read("boxes"), store.read("scores")  # (N, K, 4), (N, K)
     out = np.zeros((len(keys), grid, grid), dtype=bool)
     for i, key in enumerate(keys):
         row = row_of[key]

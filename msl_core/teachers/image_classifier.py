@@ -13,45 +13,27 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
-from torchvision.models import resnet18, resnet50
+from torch import Tensor
 
 from msl_core.errors import ConfigError
-from msl_core.models.backbones import IMAGENET_MEAN, IMAGENET_STD
-from msl_core.models.mobilenet_v2 import (
-    INPUT_MEAN,
-    INPUT_STD,
-    load_mobilenet_v2_classifier,
-)
-from msl_core.weights import load_state_dict_file, load_strict
+from msl_core.teachers.choices import IMAGE_CLASSIFIERS
 
-CLASSIFIERS = ("mobilenet_v2", "resnet18", "resnet50")
+CLASSIFIERS = IMAGE_CLASSIFIERS.names()
 CROP_FRACTION = 0.875
 INPUT_SIZE = 224
-
-
-def _load_resnet(name: str, weights: str | Path) -> nn.Module:
-    model = {"resnet18": resnet18, "resnet50": resnet50}[name]()
-    load_strict(model, load_state_dict_file(weights), weights, what=f"torchvision {name}")
-    return model.eval()
 
 
 class ImageClassifier:
     """Frames uint8 (N, H, W, 3) RGB -> softmax probabilities (N, 1000) over the ImageNet classes (torchvision order)."""
 
     def __init__(self, name: str, weights: str | Path | None, device: torch.device | str = "cpu") -> None:
-        if name not in CLASSIFIERS:
-            raise ConfigError("labels.image_classifier", f"'{name}' is not one of {CLASSIFIERS}")
+        self.spec = IMAGE_CLASSIFIERS.get(name)
         if not weights:
             raise ConfigError("labels.image_classifier_weights", f"{name} needs a weights file (no random weights)")
         self.name, self.device = name, torch.device(device)
-        if name == "mobilenet_v2":
-            self.model, mean, std = load_mobilenet_v2_classifier(weights), INPUT_MEAN, INPUT_STD
-        else:
-            self.model, mean, std = _load_resnet(name, weights), IMAGENET_MEAN, IMAGENET_STD
-        self.model.to(self.device)
-        self.mean = torch.tensor(mean, device=self.device)[:, None, None]
-        self.std = torch.tensor(std, device=self.device)[:, None, None]
+        self.model = self.spec.load(weights).to(self.device)
+        self.mean = torch.tensor(self.spec.mean, device=self.device)[:, None, None]
+        self.std = torch.tensor(self.spec.std, device=self.device)[:, None, None]
 
     def _prepare(self, frames: np.ndarray, whole: bool) -> Tensor:  # (B, H, W, 3) uint8 -> (B, 3, 224, 224)
         x = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device).permute(0, 3, 1, 2).float() / 255.0
@@ -70,7 +52,7 @@ class ImageClassifier:
         out = []
         for start in range(0, len(frames), batch_size):
             logits = self.model(self._prepare(frames[start:start + batch_size], whole))
-            if self.name == "mobilenet_v2":
-                logits = logits[:, 1:]  # drop the TF-slim background class
+            if self.spec.background:
+                logits = logits[:, 1:]  # drop the background class
             out.append(torch.softmax(logits, dim=1).cpu())
         return torch.cat(out).numpy() if out else np.zeros((0, 1000), np.float32)

@@ -15,18 +15,17 @@ import logging
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-import h5py
 import numpy as np
 import torch
 from torchvision.ops import nms
 
 from msl_core.config import default
 from msl_core.errors import BadInput, ConfigError
-from msl_core.store import H5Rows
+from msl_core.stores.hdf5 import H5Rows
+from msl_core.teachers.choices import PROPOSAL_BACKENDS
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("yolo-fastest", "faster-rcnn")
 FASTER_RCNN_ARCHS = ("resnet50_fpn", "mobilenet_v3_large_fpn")
 
 
@@ -45,8 +44,7 @@ class ProposalConfig:
     faster_rcnn_arch: str = default("proposals.faster_rcnn_arch")
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ConfigError("proposals.backend", f"'{self.backend}' is not one of {BACKENDS}")
+        PROPOSAL_BACKENDS.get(self.backend)  # unknown: a ConfigError naming the known ones
         if self.faster_rcnn_arch not in FASTER_RCNN_ARCHS:
             raise ConfigError("proposals.faster_rcnn_arch", f"'{self.faster_rcnn_arch}' is not one of {FASTER_RCNN_ARCHS}")
         if self.top_k < 1:
@@ -185,9 +183,7 @@ class FasterRCNNProposer:
 
 
 def make_proposer(cfg: ProposalConfig, device="cpu"):
-    if cfg.backend == "yolo-fastest":
-        return YoloFastest(cfg.yolo_cfg, cfg.yolo_weights, cfg.yolo_size)
-    return FasterRCNNProposer(cfg.faster_rcnn_weights, cfg.faster_rcnn_arch, device)
+    return PROPOSAL_BACKENDS.get(cfg.backend).make(cfg, device)
 
 
 def propose(proposer, frame: np.ndarray, cfg: ProposalConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -206,21 +202,3 @@ def frame_proposals(frames_path: str | Path, cfg: ProposalConfig, device="cpu") 
     for i in range(len(frames)):
         boxes[i], scores[i] = propose(proposer, frames.data[i], cfg)
     return boxes, scores
-
-
-def write_proposals(path: str | Path, boxes: np.ndarray, scores: np.ndarray, frames_path: str | Path | None = None,
-                    attrs: dict | None = None) -> None:
-    """proposals.h5: `boxes` (N, K, 4), `scores` (N, K), and the index datasets copied from frames.h5."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".partial")
-    with h5py.File(tmp, "w") as h5:
-        h5.create_dataset("boxes", data=boxes.astype(np.float32))
-        h5.create_dataset("scores", data=scores.astype(np.float32))
-        if frames_path is not None:
-            with h5py.File(frames_path, "r") as src:
-                for name in ("clip_id", "second", "split"):
-                    if name in src:
-                        src.copy(src[name], h5, name)
-        for key, value in (attrs or {}).items():
-            h5.attrs[key] = value
-    tmp.replace(path)

@@ -16,21 +16,19 @@ import logging
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 
 from msl_core.config import default
 from msl_core.errors import BadInput, ConfigError
-from msl_core.store import H5Rows, write_index_datasets
+from msl_core.stores.hdf5 import H5Rows
 from msl_core.teachers.categories import CategorySet, split_tags
+from msl_core.teachers.choices import AUDIO_SOURCES, VISUAL_SOURCES
 from msl_core.teachers.roi_labels import roi_labels
 
 log = logging.getLogger(__name__)
 
-AUDIO_SOURCES = ("tags", "audio_tagger")
 NORMALISATIONS = ("none", "quantile")
-VISUAL_SOURCES = ("tags", "image_classifier", "rois", "from_audio")
 
 
 @dataclass(frozen=True)
@@ -57,10 +55,7 @@ class LabelConfig:
     normalise_quantile: float = default("labels.normalise_quantile")
 
     def __post_init__(self) -> None:
-        if self.audio_source not in AUDIO_SOURCES:
-            raise ConfigError("labels.audio_source", f"'{self.audio_source}' is not one of {AUDIO_SOURCES}")
-        if self.visual_source not in VISUAL_SOURCES:
-            raise ConfigError("labels.visual_source", f"'{self.visual_source}' is not one of {VISUAL_SOURCES}")
+        AUDIO_SOURCES.get(self.audio_source), VISUAL_SOURCES.get(self.visual_source)  # unknown: a ConfigError
         if not 0.0 <= self.sharpen_threshold <= 1.0:
             raise ConfigError("labels.sharpen_threshold", f"must be in [0, 1], got {self.sharpen_threshold}")
         if not 0.0 <= self.sharpen_scale <= 1.0:
@@ -87,7 +82,7 @@ def quantile_normalise(scores: np.ndarray, quantile: float) -> np.ndarray:
     return np.clip(scores / np.maximum(scale, 1e-6), 0.0, 1.0).astype(np.float32)
 
 
-def sharpen(scores: np.ndarray, threshold: float = 0.3, scale: float = 0.4) -> np.ndarray:
+def sharpen(scores: np.ndarray, threshold: float, scale: float) -> np.ndarray:
     """Reference generate_label.py: values above `threshold` move to scale·a + (1 − scale); others stay."""
     return np.where(scores > threshold, scale * scores + (1.0 - scale), scores).astype(np.float32)
 
@@ -154,7 +149,7 @@ def visual_teacher_labels(categories: CategorySet, cfg: LabelConfig, frames_path
     if frames_path is None:
         raise ConfigError("labels.visual_source", f"{cfg.visual_source} needs the dataset's frames.h5")
     membership = category_maps.image_map(categories, table=cfg.image_map)
-    if cfg.visual_source == "image_classifier":
+    if "proposals" not in VISUAL_SOURCES.get(cfg.visual_source).reads:  # whole frames
         probs = classifier_probabilities(frames_path, cfg.image_classifier, cfg.image_classifier_weights, device)
         return category_maps.pool_top_k(probs, membership, cfg.image_top_k)
     if proposals_path is None:
@@ -169,13 +164,14 @@ def compute_labels(index: pd.DataFrame, categories: CategorySet, cfg: LabelConfi
     """Audio and visual labels (N, C) for every index row from the configured sources."""
     from msl_core.teachers import category_maps
 
+    audio_reads, visual_reads = AUDIO_SOURCES.get(cfg.audio_source).reads, VISUAL_SOURCES.get(cfg.visual_source).reads
     tag_audio = tag_visual = None
-    if "tags" in (cfg.audio_source, cfg.visual_source):
+    if "tags" in audio_reads + visual_reads:
         if not any(split_tags(v) for v in index["tags"]):
-            raise ConfigError("labels.audio_source" if cfg.audio_source == "tags" else "labels.visual_source",
+            raise ConfigError("labels.audio_source" if "tags" in audio_reads else "labels.visual_source",
                               "'tags' chosen but the dataset's index has no tags; use audio_tagger / from_audio")
         tag_audio, tag_visual = tag_labels(index, categories)
-    if cfg.audio_source == "tags":
+    if "tags" in audio_reads:
         audio = tag_audio
     else:
         if not cfg.tagger_weights:
@@ -186,9 +182,9 @@ def compute_labels(index: pd.DataFrame, categories: CategorySet, cfg: LabelConfi
         if cfg.normalise == "quantile":
             scores = quantile_normalise(scores, cfg.normalise_quantile)
         audio = sharpen(scores, cfg.sharpen_threshold, cfg.sharpen_scale)
-    if cfg.visual_source == "tags":
+    if "tags" in visual_reads:
         visual = tag_visual
-    elif cfg.visual_source == "from_audio":
+    elif "audio" in visual_reads:
         visual = audio.copy()
     else:
         visual = visual_teacher_labels(categories, cfg, frames_path, proposals_path, device)
@@ -230,7 +226,8 @@ def tagger_agreement_table(index: pd.DataFrame, categories: CategorySet, cfg: La
 
 
 def label_agreement_tables(index: pd.DataFrame, categories: CategorySet, audio: np.ndarray, visual: np.ndarray,
-                           threshold: float = 0.3, split: str = "train") -> dict[str, pd.DataFrame] | None:
+                           threshold: float = default("train.stage2.prob_filter"), split: str = "train",
+                           ) -> dict[str, pd.DataFrame] | None:
     """The written labels against the true sounding (audio) and visible (visual) objects on `split` rows, where the
     index has tags; None otherwise. The truth measures label rules; it never makes labels."""
     from msl_core.teachers.report import tagger_agreement
@@ -246,26 +243,3 @@ def label_agreement_tables(index: pd.DataFrame, categories: CategorySet, audio: 
     names = list(categories.names)
     return {"audio": tagger_agreement(audio[rows], truth_audio, names, threshold),
             "visual": tagger_agreement(visual[rows], truth_visual, names, threshold)}
-
-
-def write_labels(path: str | Path, audio: np.ndarray, visual: np.ndarray, categories: CategorySet,
-                 index: pd.DataFrame, attrs: dict | None = None) -> None:
-    """labels.h5: `audio`, `visual` float32 (N, C); attr `categories`; index datasets as the other stores."""
-    if audio.shape != visual.shape or audio.shape != (len(index), len(categories)):
-        raise ValueError(f"labels {audio.shape}/{visual.shape} do not match {len(index)} rows x {len(categories)}")
-    path = Path(path)
-    tmp = path.with_name(path.name + ".partial")
-    with h5py.File(tmp, "w") as h5:
-        h5.create_dataset("audio", data=audio.astype(np.float32))
-        h5.create_dataset("visual", data=visual.astype(np.float32))
-        write_index_datasets(h5, index)
-        h5.attrs["categories"] = list(categories.names)
-        h5.attrs["category_kind"] = categories.kind
-        for key, value in (attrs or {}).items():
-            h5.attrs[key] = value
-    tmp.replace(path)
-
-
-def read_labels(path: str | Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    with h5py.File(path, "r") as h5:
-        return h5["audio"][:], h5["visual"][:], [str(c) for c in h5.attrs["categories"]]

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from msl_core.errors import BadInput
-from msl_core.store import H5Rows
+from msl_core.stores.hdf5 import H5Rows
 
 MIN_SIDE = 8  # pixels: a thinner proposal holds no recognisable object
 

@@ -2,8 +2,9 @@
 
 The resumable file (`checkpoint.pt`, beside the rule's outputs but not one of them, so Snakemake never deletes it)
 holds model, optimiser, epoch, RNG states, loss history and a hash of everything that changes the result; a run
-with a different hash starts afresh. Writes go to a temporary file renamed into place, so a job killed while
-saving leaves the last good checkpoint intact. It holds only tensors and plain values and loads weights-only.
+with a different hash starts afresh. Writes go to `checkpoint.pt.partial`, renamed into place (`stores.atomic`), so
+a job killed while saving leaves the last good checkpoint intact. It holds only tensors and plain values and loads
+weights-only.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import torch
 
 from msl_core.errors import MslError
 from msl_core.models.coarse_to_fine import CoarseToFine
+from msl_core.stores.atomic import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +39,8 @@ def file_fingerprint(path: str | Path) -> dict:
 
 
 def atomic_save(obj: Any, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_write(path) as partial:
+        torch.save(obj, partial)
 
 
 def rng_state() -> dict:

@@ -11,14 +11,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from msl_core.errors import BadInput
-from msl_core.store import read_rows
+from msl_core.stores.frames import FramesStore
+from msl_core.stores.hdf5 import H5Rows
+from msl_core.stores.labels import LabelsStore
+from msl_core.stores.logmel import LogmelStore
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,8 @@ class TrainingData:
     rows: np.ndarray  # (R,) int64
     clips: np.ndarray  # (R,) int64: the clip each row comes from (a batch takes one row per clip)
     n_rows: int  # rows in every file
-    frame_size: tuple[int, int]
-    n_frames: int  # log-mel time steps T
+    frame_size: tuple[int, int]  # (H, W): frames.h5's shape
+    n_frames: int  # log-mel time steps T (n_mels, window and front end: `LogmelStore`, `model_file.inference_spec`)
     categories: tuple[str, ...]
 
     @property
@@ -46,56 +48,26 @@ class TrainingData:
         return len(self.categories)
 
 
-def _dataset(h5: h5py.File, path: Path, name: str) -> h5py.Dataset:
-    if name not in h5:
-        raise BadInput(path, f"has no dataset '{name}' (found {sorted(h5.keys())})")
-    return h5[name]
-
-
-def _check_rows(path: Path, what: str, n: int, expected: int, against: Path) -> None:
-    if n != expected:
-        raise BadInput(path, f"'{what}' has {n} rows but {against.name} has {expected}: the files are not row-aligned")
-
-
-def _categories(labels: h5py.File, path: Path, c: int) -> tuple[str, ...]:
-    names = labels.attrs.get("categories")
-    if names is None:
-        raise BadInput(path, "has no attribute 'categories'")
-    names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in np.atleast_1d(names))
-    if len(names) != c:
-        raise BadInput(path, f"attribute 'categories' names {len(names)} categories but the labels have {c} columns")
-    return names
-
-
-def check_media(frames_path: Path, logmel_path: Path) -> tuple[int, tuple[int, int], int]:
-    """Validate frames.h5 and logmel.h5 against each other → (rows, frame size, log-mel steps T)."""
-    for p in (frames_path, logmel_path):
-        if not Path(p).is_file():
-            raise BadInput(p, "file not found")
-    with h5py.File(frames_path, "r") as fh, h5py.File(logmel_path, "r") as lh:
-        frames = _dataset(fh, frames_path, "frames")
-        logmel = _dataset(lh, logmel_path, "logmel")
-        if frames.ndim != 4 or frames.shape[3] != 3 or frames.dtype != np.uint8:
-            raise BadInput(frames_path, f"'frames' must be uint8 (N, H, W, 3), got {frames.dtype} {frames.shape}")
-        n = frames.shape[0]
-        if n == 0:
-            raise BadInput(frames_path, "'frames' is empty (0 rows)")
-        if frames.shape[1] % 16 or frames.shape[2] % 16:
-            raise BadInput(frames_path, f"frame size {frames.shape[1:3]} is not a multiple of the backbone stride 16")
-        if logmel.ndim != 3 or not np.issubdtype(logmel.dtype, np.floating):
-            raise BadInput(logmel_path, f"'logmel' must be float (N, T, n_mels), got {logmel.dtype} {logmel.shape}")
-        _check_rows(logmel_path, "logmel", logmel.shape[0], n, frames_path)
-        return n, (frames.shape[1], frames.shape[2]), logmel.shape[1]
+def check_media(frames_path: Path, logmel_path: Path) -> tuple[FramesStore, LogmelStore]:
+    """frames.h5 and logmel.h5, checked against each other (and the frame size against the backbone stride)."""
+    frames, logmel = FramesStore(frames_path), LogmelStore(logmel_path)
+    if len(frames) == 0:
+        raise BadInput(frames_path, "'frames' is empty (0 rows)")
+    if frames.size[0] % 16 or frames.size[1] % 16:
+        raise BadInput(frames_path, f"frame size {frames.size} is not a multiple of the backbone stride 16")
+    if len(logmel) != len(frames):
+        raise BadInput(logmel_path, f"'logmel' has {len(logmel)} rows but {frames.path.name} has {len(frames)}: "
+                                    "the files are not row-aligned")
+    return frames, logmel
 
 
 def check_front_end(logmel_path: Path, audio_backbone: str) -> None:
     """The store's front end must be the one the audio backbone reads (a pretrained trunk needs its own input)."""
-    from msl_core.spectrogram import AUDIO_FRONT_ENDS
+    from msl_core.models.backbones import audio_backbone as backbone
 
-    with h5py.File(logmel_path, "r") as lh:
-        found = str(lh["logmel"].attrs.get("front_end", "librosa"))
-    wanted = AUDIO_FRONT_ENDS.get(audio_backbone)
-    if wanted is not None and found != wanted:
+    found = LogmelStore(logmel_path).front_end
+    wanted = backbone(audio_backbone).front_end
+    if found != wanted:
         raise BadInput(logmel_path, f"holds the {found} front end's log-mels, but model.audio_backbone "
                                     f"{audio_backbone} reads the {wanted} one: rerun the logmel rule")
 
@@ -121,25 +93,18 @@ def split_rows(index: pd.DataFrame, index_path: Path, split: str | None) -> np.n
 
 def check_labels(path: Path, n: int, num_classes: int | None) -> tuple[str, ...]:
     """Validate labels.h5 (row count, (N, C) shapes, values in [0, 1]) → its category names."""
-    if not Path(path).is_file():
-        raise BadInput(path, "file not found")
-    with h5py.File(path, "r") as yh:
-        audio, visual = _dataset(yh, path, "audio"), _dataset(yh, path, "visual")
-        for name, ds in (("audio", audio), ("visual", visual)):
-            if ds.ndim != 2:
-                raise BadInput(path, f"'{name}' must be (N, C), got shape {ds.shape}")
-            if ds.shape[0] != n:
-                raise BadInput(path, f"'{name}' has {ds.shape[0]} rows but frames.h5 has {n}: not row-aligned")
-        if audio.shape[1] != visual.shape[1]:
-            raise BadInput(path, f"'audio' has {audio.shape[1]} categories but 'visual' has {visual.shape[1]}")
-        c = audio.shape[1]
-        if num_classes is not None and c != num_classes:
-            raise BadInput(path, f"labels have {c} categories but the model was trained with {num_classes}")
-        for name in ("audio", "visual"):
-            values = yh[name][()]
-            if not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:
-                raise BadInput(path, f"'{name}' must hold finite values in [0, 1]")
-        return _categories(yh, path, c)
+    labels = LabelsStore(path)
+    for name in ("audio", "visual"):
+        if labels.shape(name)[0] != n:
+            raise BadInput(path, f"'{name}' has {labels.shape(name)[0]} rows but frames.h5 has {n}: not row-aligned")
+    c = len(labels.categories)
+    if num_classes is not None and c != num_classes:
+        raise BadInput(path, f"labels have {c} categories but the model was trained with {num_classes}")
+    for name in ("audio", "visual"):
+        values = labels.read(name)
+        if not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:
+            raise BadInput(path, f"'{name}' must hold finite values in [0, 1]")
+    return labels.categories
 
 
 def open_training_data(files: TrainingFiles, split: str | None = "train", num_classes: int | None = None) -> TrainingData:
@@ -147,44 +112,34 @@ def open_training_data(files: TrainingFiles, split: str | None = "train", num_cl
 
     `num_classes`: the category count the model expects (stage 2 from a stage-1 checkpoint), checked against labels.
     """
-    n, frame_size, n_frames = check_media(files.frames, files.logmel)
+    frames, logmel = check_media(files.frames, files.logmel)
+    n = len(frames)
     categories = check_labels(files.labels, n, num_classes)
     index = read_index(files.index, n)
     rows = split_rows(index, files.index, split)
     clips = pd.factorize(index["clip_id"].astype(str))[0] if "clip_id" in index else np.arange(n)
-    return TrainingData(files, rows, clips[rows].astype(np.int64), n, frame_size, n_frames, categories)
+    return TrainingData(files, rows, clips[rows].astype(np.int64), n, frames.size, logmel.n_frames, categories)
 
 
 class BatchReader(Dataset):
     """Reads whole batches: `reader[rows]` → dict of tensors, one sorted HDF5 selection per file.
 
-    Files are opened lazily in each worker process (h5py handles must not cross a fork).
+    The stores open lazily in each worker process (h5py handles must not cross a fork).
     """
 
     def __init__(self, files: TrainingFiles) -> None:
         self.files = files
-        self._handles: tuple[h5py.File, h5py.File, h5py.File] | None = None
+        self.stores = {"frames": H5Rows(files.frames, "frames"), "logmel": H5Rows(files.logmel, "logmel"),
+                       "audio": H5Rows(files.labels, "audio"), "visual": H5Rows(files.labels, "visual")}
 
     def __len__(self) -> int:
-        with h5py.File(self.files.frames, "r") as f:
-            return f["frames"].shape[0]
-
-    def _open(self) -> tuple[h5py.File, h5py.File, h5py.File]:
-        if self._handles is None:
-            self._handles = tuple(h5py.File(p, "r") for p in (self.files.frames, self.files.logmel, self.files.labels))
-        return self._handles
+        return len(self.stores["frames"])
 
     def __getitem__(self, rows: list[int]) -> dict[str, torch.Tensor]:
-        fh, lh, yh = self._open()
-        return {
-            "frames": torch.from_numpy(read_rows(fh["frames"], rows)),  # (B, H, W, 3) uint8
-            "logmel": torch.from_numpy(read_rows(lh["logmel"], rows).astype(np.float32, copy=False)),  # (B, T, F)
-            "audio": torch.from_numpy(read_rows(yh["audio"], rows).astype(np.float32, copy=False)),  # (B, C)
-            "visual": torch.from_numpy(read_rows(yh["visual"], rows).astype(np.float32, copy=False)),  # (B, C)
-        }
-
-    def __getstate__(self) -> dict:
-        return {"files": self.files, "_handles": None}
+        batch = {name: store.read(rows) for name, store in self.stores.items()}
+        # frames (B, H, W, 3) uint8; logmel (B, T, F), audio and visual (B, C) as float32
+        return {name: torch.from_numpy(v if name == "frames" else v.astype(np.float32, copy=False))
+                for name, v in batch.items()}
 
 
 def epoch_generator(seed: int, epoch: int, stream: int = 0) -> torch.Generator:

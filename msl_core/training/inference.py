@@ -6,14 +6,14 @@ import logging
 import sys
 from pathlib import Path
 
-import h5py
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from msl_core.errors import BadInput
 from msl_core.models.localization import LocalizationConfig, localize_batch
-from msl_core.store import WholeFileAudio, write_index_datasets
+from msl_core.stores.logmel import WholeFileAudio
+from msl_core.stores.maps import localize_layout, maps_writer
 from msl_core.training.data import check_media, read_index, split_rows
 from msl_core.training.model_file import load_model
 
@@ -31,8 +31,8 @@ def write_maps(frames: str | Path, logmel: str | Path, index: str | Path, stage1
     lengths differ)."""
     device = device or torch.device("cpu")
     frames, logmel, index, out = Path(frames), Path(logmel), Path(index), Path(out)
-    n, _, _ = check_media(frames, logmel)
-    table = read_index(index, n)
+    frame_store, logmel_store = check_media(frames, logmel)
+    table = read_index(index, len(frame_store))
     for col in ("clip_id", "second"):
         if col not in table.columns:
             raise BadInput(index, f"has no '{col}' column")
@@ -42,37 +42,22 @@ def write_maps(frames: str | Path, logmel: str | Path, index: str | Path, stage1
         raise BadInput(stage2_model, f"has {stage2.cfg.num_classes} classes, {Path(stage1_model).name} has "
                                      f"{stage1.cfg.num_classes}")
     m, c, s = len(rows), stage2.cfg.num_classes, cfg.map_size
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with h5py.File(frames, "r") as fh, h5py.File(logmel, "r") as lh, h5py.File(tmp, "w") as oh:
-        dsets = {
-            "stage2": oh.create_dataset("stage2", (m, s, s), np.float16),
-            "cam": oh.create_dataset("cam", (m, s, s), np.float16),
-            "stage2_raw": oh.create_dataset("stage2_raw", (m, s, s), np.float16),
-            "cam_raw": oh.create_dataset("cam_raw", (m, s, s), np.float16),
-            "stage2_class": oh.create_dataset("stage2_class", (m, c, s, s), np.float16),
-            "cam_class": oh.create_dataset("cam_class", (m, c, s, s), np.float16),
-            "audio_prob": oh.create_dataset("audio_prob", (m, c), np.float32),
-            "visual_prob": oh.create_dataset("visual_prob", (m, c), np.float32),
-        }
-        write_index_datasets(oh, table.iloc[rows])
-        oh.create_dataset("row", data=rows)
-        oh.attrs["categories"] = list(stage2.cfg.categories) or [str(i) for i in range(c)]
-        oh.attrs["reference_double_sigmoid"] = cfg.reference_double_sigmoid
-        oh.attrs["class_threshold"] = cfg.class_threshold
-        oh.attrs["test_audio"] = "whole_file" if whole_file_audio else "window"
-        audio = WholeFileAudio(whole_file_audio) if whole_file_audio else None
-        step = 1 if audio else batch_size
-        starts = range(0, m, step)
-        for start in tqdm(starts, desc="localize", file=sys.stderr, disable=not progress, mininterval=2.0):
+    attrs = {"reference_double_sigmoid": cfg.reference_double_sigmoid, "class_threshold": cfg.class_threshold,
+             "test_audio": "whole_file" if whole_file_audio else "window"}
+    categories = list(stage2.cfg.categories) or [str(i) for i in range(c)]
+    audio = WholeFileAudio(whole_file_audio) if whole_file_audio else None
+    pixels, sounds = frame_store.rows("frames"), logmel_store.rows("logmel")
+    step = 1 if audio else batch_size
+    with maps_writer(out, table.iloc[rows].assign(row=rows), localize_layout(c, s), categories, attrs) as dsets:
+        for start in tqdm(range(0, m, step), desc="localize", file=sys.stderr, disable=not progress,
+                          mininterval=2.0):
             sel = rows[start : start + step]  # increasing: rows come from np.flatnonzero
-            x = stage2.prepare_frames(torch.from_numpy(fh["frames"][sel]).to(device))
-            a = audio.read(int(sel[0]))[None] if audio else lh["logmel"][sel].astype(np.float32, copy=False)
+            x = stage2.prepare_frames(torch.from_numpy(pixels.read(sel)).to(device))
+            a = audio.read_row(int(sel[0]))[None] if audio else sounds.read(sel).astype(np.float32, copy=False)
             a = torch.from_numpy(a).to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 maps = localize_batch(stage2, x, a, cfg, stage1=stage1)
             for key, dset in dsets.items():
                 dset[start : start + len(sel)] = maps[key].float().cpu().numpy().astype(dset.dtype)
-    tmp.replace(out)
     log.info("wrote %d %s maps (%d categories, %d×%d) to %s", m, split, c, s, s, out)
     return m

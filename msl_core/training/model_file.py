@@ -14,13 +14,13 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import h5py
-import numpy as np
 import torch
 
 from msl_core.errors import BadInput
 from msl_core.models.coarse_to_fine import CoarseToFine, ModelConfig, build_model
 from msl_core.spectrogram import EfficientATParams, LogMelParams, front_end_name
+from msl_core.stores.frames import FramesStore
+from msl_core.stores.logmel import LogmelStore
 from msl_core.training.checkpoint import assert_finite, atomic_save
 
 FORMAT = "msl-model"
@@ -81,24 +81,11 @@ class ModelFile:
 
 
 def inference_spec(frames: str | Path, logmel: str | Path, model_cfg: ModelConfig) -> InferenceSpec:
-    """The spec of a training run, read from its frames.h5 / logmel.h5 (attributes written by ingestion).
-
-    Files without the attributes (hand-made test inputs) get the pipeline's defaults, with the window length
-    recovered from the number of log-mel steps.
-    """
-    with h5py.File(frames, "r") as fh, h5py.File(logmel, "r") as lh:
-        size = tuple(int(s) for s in fh["frames"].shape[1:3])
-        attrs, steps = dict(lh["logmel"].attrs), lh["logmel"].shape[1]
-    kind = EfficientATParams if attrs.get("front_end") == "efficientat" else LogMelParams
-    params = kind(**{k: _plain(v) for k, v in attrs.items() if k in kind.__dataclass_fields__})
-    window_s = float(attrs["window_s"]) if "window_s" in attrs else (steps - 1) * params.hop_length / params.sample_rate
+    """The spec of a training run, read from the attributes and shapes of its frames.h5 / logmel.h5."""
+    sounds = LogmelStore(logmel)
     probe = build_model(model_cfg, None, warn_random=False)  # the normalisation the backbone was built with
-    return InferenceSpec(params, window_s, size, tuple(probe.pixel_mean.flatten().tolist()),
-                         tuple(probe.pixel_std.flatten().tolist()))
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value
+    return InferenceSpec(sounds.params(), sounds.window_s, FramesStore(frames).size,
+                         tuple(probe.pixel_mean.flatten().tolist()), tuple(probe.pixel_std.flatten().tolist()))
 
 
 def save_model(path: str | Path, model: CoarseToFine, stage: int, chash: str, epochs: int, spec: InferenceSpec,

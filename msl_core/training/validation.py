@@ -18,14 +18,13 @@ import pandas as pd
 import torch
 
 from msl_core import metrics
-from msl_core.evaluation import DEFAULT_THRESHOLDS, ground_truth, load_items
+from msl_core.evaluation import EvalSettings, ground_truth, load_items
 from msl_core.models.coarse_to_fine import CoarseToFine
 from msl_core.models.localization import LocalizationConfig, localize_batch
 from msl_core.models.losses import stage_losses
 from msl_core.training.data import BatchReader, TrainingData, TrainingFiles, make_loader, open_training_data, read_index
 
-PROTOCOL = "multi-source"
-SUCCESS_CIOU = 0.5
+SCORING = EvalSettings("multi-source")  # its map threshold and success cIoU, at their defaults
 
 
 @dataclass
@@ -45,12 +44,12 @@ def open_val_split(files: TrainingFiles, boxes: str | Path | None = None) -> Val
     data = open_training_data(files, split="val")
     val = ValSplit(data)
     if boxes is not None:
-        items = {item.key: item for item in load_items(boxes, PROTOCOL)[0]}
+        items = {item.key: item for item in load_items(boxes, SCORING.protocol)[0]}
         index = read_index(files.index, data.n_rows)
         for row in data.rows:
             item = items.get(f"{index.at[row, 'clip_id']}/{int(index.at[row, 'second'])}")
             if item is not None:
-                val.truth[int(row)] = ground_truth(item, PROTOCOL)
+                val.truth[int(row)] = ground_truth(item, SCORING.protocol)
     return val
 
 
@@ -89,6 +88,6 @@ def success(model: CoarseToFine, val: ValSplit, stage: int, batch_size: int, dev
             maps = localize_batch(model, model.prepare_frames(batch["frames"].to(device)),
                                   batch["logmel"].to(device), cfg, stage1=model if stage == 1 else None)
         grid = metrics.upsample(maps["cam" if stage == 1 else "stage2"].float().cpu().numpy())
-        predicted = metrics.binarise(grid, DEFAULT_THRESHOLDS[PROTOCOL])
+        predicted = metrics.binarise(grid, SCORING.map_threshold)
         cious.append(metrics.ciou(predicted, np.stack([val.truth[r] for r in chunk])))
-    return metrics.success_rate(np.concatenate(cious), SUCCESS_CIOU)
+    return metrics.success_rate(np.concatenate(cious), SCORING.success_ciou)

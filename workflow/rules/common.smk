@@ -6,17 +6,19 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from msl_core.adapters import build_manifest, check_splits
-from msl_core.annotations import FIELD_FORMATS, annotation_key
+from msl_core.adapters import DATASET_KINDS, build_manifest, check_splits
+from msl_core.annotations import ANNOTATION_FORMATS, annotation_key
+from msl_core.dataset_protocols import dataset_protocol
 from msl_core.errors import MslError
 from msl_core.seeds import run_folder, training_seeds
 from msl_core.spectrogram import front_end
+from msl_core.teachers.choices import AUDIO_SOURCES, IMAGE_CLASSIFIERS, PROPOSAL_BACKENDS, VISUAL_SOURCES
 from msl_core.splits import describe, split_counts
 from msl_core.scenes.config import from_config as scenes_from_config
 from msl_core.config import settings as cfg
 
 DATASETS = list(config["datasets"])
-SCENES = [name for name, ds in config["datasets"].items() if ds["kind"] == "scenes"]
+SCENES = [name for name, ds in config["datasets"].items() if DATASET_KINDS.get(ds["kind"]).built_in]
 RAW_DATASETS = [name for name in DATASETS if name not in SCENES]
 
 
@@ -31,19 +33,7 @@ def dataset_config(dataset):
 def _raw_data_keys(dataset):
     """{config key (under datasets.<name>): value} of the files a user dataset cannot run without."""
     settings = dataset_config(dataset)
-    kind = settings["kind"]
-    if kind == "manifest":
-        return {"manifest": settings.get("manifest")}
-    keys = {"root": settings.get("root")}
-    if kind == "audioset_instrument":
-        keys |= {"train_tags": settings.get("train_tags"), "test_tags": settings.get("test_tags")}
-    if kind == "flickr":
-        annotations = settings.get("annotations") or {}
-        if annotations.get("format") == "flickr-xml" and not annotations.get("split"):
-            keys["annotations.xml_dir"] = annotations.get("xml_dir")
-        else:
-            keys["annotations.split"] = annotations.get("split")
-    return keys
+    return DATASET_KINDS.get(settings["kind"]).required(settings)
 
 
 def final_targets():
@@ -56,7 +46,7 @@ def score_target(name):
     """What a dataset ends in: ciou.txt where it has test boxes, else (AVE without boxes) the event accuracy."""
     if name in SCENES or _converted(name):
         return "ciou.txt"
-    if dataset_config(name)["kind"] == "ave":
+    if DATASET_KINDS.get(dataset_config(name)["kind"]).events:
         return "events.txt"
     return "ciou.txt"
 
@@ -129,7 +119,8 @@ def raw_dataset_settings(wildcards):
 
 # Datasets whose test rows hear their whole recording, peak-normalised (the reference's Flickr test loader).
 WHOLE_FILE_TEST = [name for name in RAW_DATASETS
-                   if dataset_config(name)["kind"] == "flickr" and dataset_config(name).get("test_audio") == "whole_file"]
+                   if DATASET_KINDS.get(dataset_config(name)["kind"]).test_audio
+                   and dataset_config(name).get("test_audio") == "whole_file"]
 
 
 FRONT_END = cfg.front_end_settings(config)
@@ -167,7 +158,7 @@ def scenes_settings():
 
 
 # Pseudo labels, teachers and proposals (labels.smk)
-MOBILENET_WEIGHTS = "results/weights/mobilenet_v2_imagenet.pt"
+MOBILENET_WEIGHTS = IMAGE_CLASSIFIERS.get("mobilenet_v2").shipped  # rule convert_mobilenet writes it
 
 
 def label_settings(wildcards):
@@ -183,14 +174,15 @@ def pseudo_label_inputs(wildcards):
     """The index, plus the teachers' weights and the frames only for the sources that use them."""
     settings = label_settings(wildcards)
     inputs = {"index": f"results/{wildcards.dataset}/index.csv"}
-    if settings["audio_source"] == "audio_tagger":
+    visual = VISUAL_SOURCES.get(settings["visual_source"]).reads
+    if "tagger" in AUDIO_SOURCES.get(settings["audio_source"]).reads:
         inputs["tagger"] = settings["tagger_weights"]
         inputs["ontology"] = settings["ontology"]
         inputs["audioset_labels"] = settings["audioset_labels"]
-    if settings["visual_source"] in ("image_classifier", "rois"):
+    if "classifier" in visual:
         inputs["frames"] = f"results/{wildcards.dataset}/frames.h5"
         inputs["classifier"] = image_classifier_weights(settings)
-    if settings["visual_source"] == "rois":
+    if "proposals" in visual:
         inputs["proposals"] = f"results/{wildcards.dataset}/proposals.h5"
     return inputs
 
@@ -198,8 +190,9 @@ def pseudo_label_inputs(wildcards):
 def image_classifier_weights(settings):
     if settings["image_classifier_weights"]:
         return settings["image_classifier_weights"]
-    if settings["image_classifier"] == "mobilenet_v2":
-        return MOBILENET_WEIGHTS
+    shipped = IMAGE_CLASSIFIERS.get(settings["image_classifier"]).shipped
+    if shipped:
+        return shipped
     raise WorkflowError(
         f"labels.image_classifier is {settings['image_classifier']}: set labels.image_classifier_weights to its "
         "torchvision ImageNet state dict (random weights would give meaningless labels)"
@@ -210,7 +203,7 @@ def labels_report_inputs(wildcards):
     """With tag-based labels, the report also measures the audio tagger against those true tags."""
     settings = label_settings(wildcards)
     inputs = {"index": f"results/{wildcards.dataset}/index.csv", "labels": f"results/{wildcards.dataset}/labels.h5"}
-    if settings["audio_source"] == "tags" and settings["tagger_weights"]:
+    if "tags" in AUDIO_SOURCES.get(settings["audio_source"]).reads and settings["tagger_weights"]:
         inputs["tagger"] = settings["tagger_weights"]
     return inputs
 
@@ -218,14 +211,11 @@ def labels_report_inputs(wildcards):
 def proposal_inputs(wildcards):
     settings = config["proposals"]
     inputs = {"frames": f"results/{wildcards.dataset}/frames.h5"}
-    if settings["backend"] == "yolo-fastest":
-        inputs["cfg"] = settings["yolo_cfg"]
-        inputs["weights"] = settings["yolo_weights"]
-    elif not settings["faster_rcnn_weights"]:
-        raise WorkflowError("proposals.backend is faster-rcnn: set proposals.faster_rcnn_weights to its state dict")
-    else:
-        inputs["weights"] = settings["faster_rcnn_weights"]
-    return inputs
+    backend = PROPOSAL_BACKENDS.get(settings["backend"])
+    for key in backend.required:
+        if not settings[key]:
+            raise WorkflowError(f"proposals.backend is {backend.name}: set proposals.{key} to its weights file")
+    return inputs | {name: settings[key] for name, key in backend.files.items()}
 
 
 def proposal_settings(wildcards):
@@ -307,19 +297,8 @@ def localize_settings(wildcards):
 
 
 # Annotations and evaluation (evaluate.smk)
-CONVERTED_FORMATS = ("flickr-gtdata", "flickr-xml", "audioset-instrument", "coco", *FIELD_FORMATS)
-# The files each format needs (datasets.<name>.annotations.<key>); `split` is optional where a format lists it.
-ANNOTATION_KEYS = {
-    "flickr-gtdata": ("gtdata", "split"),
-    "flickr-xml": ("xml_dir",),
-    "audioset-instrument": ("normav",),
-    "coco": ("coco",),
-    "vggss": ("source",),
-    "slavc-extended": ("source", "gtdata"),
-    "is3": ("source",),
-    "avsbench-box": ("source",),
-}
-OPTIONAL_SPLIT = ("flickr-xml", "vggss", "slavc-extended")
+# The files each format needs (datasets.<name>.annotations.<key>; msl_core.annotations.ANNOTATION_FORMATS).
+ANNOTATION_KEYS = {fmt.name: fmt.keys for fmt in ANNOTATION_FORMATS}
 
 
 def _converted(name):
@@ -327,7 +306,7 @@ def _converted(name):
     settings = dataset_config(name)
     source = settings.get("annotations") or {}
     fmt = source.get("format")
-    if settings["kind"] == "scenes" or fmt not in CONVERTED_FORMATS:
+    if name in SCENES or fmt not in ANNOTATION_FORMATS:
         return False
     return any(source.get(key) for key in ANNOTATION_KEYS[fmt])
 
@@ -341,9 +320,10 @@ def annotation_sources(wildcards):
     source = settings["annotations"]
     fmt = source["format"]
     paths = {key: source.get(key) for key in ANNOTATION_KEYS[fmt]}
-    if fmt in OPTIONAL_SPLIT and source.get("split"):
+    spec = ANNOTATION_FORMATS.get(fmt)
+    if spec.optional_split and source.get("split"):
         paths["split"] = source["split"]
-    if fmt == "audioset-instrument":
+    if "tags" in spec.required:  # the dataset's test tags (annotation_key)
         paths["tags"] = settings.get("test_tags")
     keyed = {annotation_key(wildcards.dataset, key): value for key, value in paths.items()}
     configured_paths(keyed, f"format '{fmt}' needs {{key}}: set it in config.yaml (or --config)")
@@ -356,7 +336,7 @@ def test_annotations(wildcards):
     if name not in SCENES and name not in ANNOTATED:
         fmt = (dataset_config(name).get("annotations") or {}).get("format", "coco")
         keys = ", ".join(f"datasets.{name}.annotations.{key}" for key in ANNOTATION_KEYS.get(fmt, ("coco",)))
-        hint = " (or ask for events.txt)" if dataset_config(name)["kind"] == "ave" else ""
+        hint = " (or ask for events.txt)" if DATASET_KINDS.get(dataset_config(name)["kind"]).events else ""
         raise WorkflowError(f"dataset '{name}' has no test boxes to score: set {keys}{hint}")
     return f"results/{name}/annotations/test.json"
 

@@ -1,15 +1,13 @@
 """Rule labels_report: label rates per category and, where the index has true tags, the tagger's agreement with them."""
 
-import h5py
-
 from msl_core.device import resolve_device
 from msl_core.manifest import read_index
 from msl_core.runlog import from_snakemake
+from msl_core.stores.labels import LabelsStore
 from msl_core.teachers.categories import category_set
 from msl_core.teachers.pseudo_labels import (
     LabelConfig,
     label_agreement_tables,
-    read_labels,
     tagger_agreement_table,
 )
 from msl_core.teachers.report import LabelsReport, label_rates
@@ -17,9 +15,8 @@ from msl_core.teachers.report import LabelsReport, label_rates
 log = from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
 inp, out, params = snakemake.input, snakemake.output, snakemake.params  # noqa: F821
 
-audio, visual, names = read_labels(inp.labels)
-with h5py.File(inp.labels, "r") as h5:
-    sources = f"audio from {h5.attrs.get('audio_source', '?')}, visual from {h5.attrs.get('visual_source', '?')}"
+labels = LabelsStore(inp.labels)
+audio, visual, names, sources = labels.read("audio"), labels.read("visual"), list(labels.categories), labels.sources()
 index = read_index(inp.index)
 cfg = LabelConfig.from_config(params.settings)
 agreement = None

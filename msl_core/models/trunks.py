@@ -1,4 +1,5 @@
-"""Feature extractors: ResNet-18 (vision and audio, layer4 at stride 1) and the converted MobileNetV2.
+"""Feature extractors: ResNet-18 (vision and audio, layer4 at stride 1), the converted MobileNetV2 and the
+EfficientAT trunk. Which config value builds which trunk, with which weights: `msl_core.models.backbones`.
 
 Every backbone maps its input to a (N, D, H, W) feature map and exposes:
 - `out_channels` (D), and
@@ -18,16 +19,11 @@ from msl_core.weights import load_state_dict_file, load_strict
 
 log = logging.getLogger(__name__)
 
-VISION_BACKBONES = ("resnet18", "mobilenet_v2")
-# torchvision's ImageNet input normalisation (docs/method.md §1.2); the converted MobileNetV2 has its own (INPUT_MEAN).
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
 
 class ResNetBackbone(nn.Module):
     """torchvision ResNet-18 trunk up to layer4, with layer4 at stride 1 (docs/method.md §3.1, §1.6).
 
-    Input: vision (N, 3, 256, 256) → (N, 512, 16, 16); audio (N, 1, T, 64) → (N, 512, ⌈T/16⌉, 4)
+    Input: vision (N, 3, 256, 256) → (N, 512, 16, 16); audio (N, 1, T, n_mels) → (N, 512, ⌈T/16⌉, ⌈n_mels/16⌉)
     (251 → 16, 51 → 4). No avgpool/fc: pooling belongs to the heads.
     """
 
@@ -102,34 +98,6 @@ class MobileNetBackbone(KeepsBatchNormStatistics):
         return self.features(x)  # (N, 1280, H/16, W/16)
 
 
-def build_vision_backbone(name: str, weights: str | Path | None, *, warn_random: bool = True) -> nn.Module:
-    """`resnet18` (ImageNet state dict from `weights`, random when None) or `mobilenet_v2` (converted state dict).
-
-    `warn_random=False` when the weights are about to be replaced by a checkpoint anyway.
-    """
-    if name == "resnet18":
-        backbone = ResNetBackbone(3)
-        if weights is None:
-            if warn_random:
-                log.warning("model.resnet18_weights is not set: the vision ResNet-18 starts from random weights")
-        else:
-            load_resnet18_imagenet(backbone, weights)
-        return backbone
-    if name == "mobilenet_v2":
-        from msl_core.models import (
-            mobilenet_v2 as mnv2,  # written by the teachers engineer
-        )
-
-        if weights is None:
-            if warn_random:
-                log.warning("no MobileNetV2 weights given: the vision MobileNetV2 starts from random weights")
-            features = mnv2.MobileNetV2Features(dilated=True)
-        else:
-            features = mnv2.load_mobilenet_v2_features(weights)
-        return MobileNetBackbone(features)
-    raise ConfigError("datasets.<ds>.vision_backbone", f"'{name}' is not one of {VISION_BACKBONES}")
-
-
 class EfficientATBackbone(KeepsBatchNormStatistics):
     """The AudioSet-pretrained EfficientAT MobileNetV3 trunk (`teachers.efficientat`) as the audio backbone — the
     reference's original version also started its audio network from its AudioSet tagger (docs/method.md §3.2).
@@ -156,24 +124,16 @@ class EfficientATBackbone(KeepsBatchNormStatistics):
         return self.features(x.transpose(2, 3)).transpose(2, 3)  # the trunk reads (mel, time)
 
 
-AUDIO_BACKBONES = ("resnet18", "efficientat_mn04")
+def efficientat_trunk(weights: str | Path | None) -> EfficientATBackbone:
+    """The EfficientAT mn04 trunk from the AudioSet tagger release at `weights` (random when None, e.g. when a
+    checkpoint replaces the weights anyway), its last stride-2 block at stride 1."""
+    from msl_core.teachers.efficientat import EfficientATTagger, load_tagger
 
-
-def build_audio_backbone(name: str = "resnet18", weights: str | Path | None = None) -> nn.Module:
-    """`resnet18`: audio ResNet-18 with a 1-channel stem, random init (the reference trains it from scratch).
-    `efficientat_mn04`: the EfficientAT trunk, from the AudioSet tagger release at `weights` (random when None,
-    e.g. when a checkpoint replaces the weights anyway)."""
-    if name == "resnet18":
-        return ResNetBackbone(1)
-    if name == "efficientat_mn04":
-        from msl_core.teachers.efficientat import EfficientATTagger, load_tagger
-
-        tagger = load_tagger(weights) if weights else EfficientATTagger(width=0.4)
-        features = tagger.features
-        last_stride_2 = max(i for i, block in enumerate(features) if _depthwise_stride(block) == 2)
-        _set_depthwise_stride(features[last_stride_2], 1)
-        return EfficientATBackbone(features)
-    raise ConfigError("model.audio_backbone", f"'{name}' is not one of {AUDIO_BACKBONES}")
+    tagger = load_tagger(weights) if weights else EfficientATTagger(width=0.4)
+    features = tagger.features
+    last_stride_2 = max(i for i, block in enumerate(features) if _depthwise_stride(block) == 2)
+    _set_depthwise_stride(features[last_stride_2], 1)
+    return EfficientATBackbone(features)
 
 
 def _depthwise(block: nn.Module) -> nn.Conv2d | None:
