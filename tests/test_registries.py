@@ -21,6 +21,7 @@ from msl_core.models.losses import PAIRS
 from msl_core.registry import Registry
 from msl_core.teachers import categories, proposals, pseudo_labels
 from msl_core.teachers.choices import AUDIO_SOURCES, IMAGE_CLASSIFIERS, PROPOSAL_BACKENDS, VISUAL_SOURCES
+from msl_core.training.loop import SELECT
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -64,6 +65,7 @@ TIED = {
     "proposals.backend": PROPOSAL_BACKENDS,
     "proposals.faster_rcnn_arch": proposals.FASTER_RCNN_ARCHS,
     "train.stage2.pairs": PAIRS,
+    "train.select": SELECT,
     "evaluate.gate": GATES,
     "evaluate.baselines.[]": BASELINES,
     "preset": presets(),
@@ -72,7 +74,6 @@ TIED = {
 UNTIED = {
     "dataset.test_audio": "whole_file | window: read by the workflow's WHOLE_FILE_TEST and training.inference",
     "scenes.backgrounds": "a single value (skimage) until a second background source exists",
-    "train.select_epoch": "last | val_loss: checked by training.loop.TrainConfig",
 }
 
 
