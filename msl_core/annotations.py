@@ -12,9 +12,6 @@ Converters (docs/method.md §5):
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -22,10 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from pycocotools.coco import COCO
 
+from msl_core import field_sets
+from msl_core.coco import (
+    Conversion,
+    coco_annotation,
+    coco_dict,
+    coco_image,
+    load_coco,
+    missing_ids,
+    read_json_object,
+)
 from msl_core.errors import BadInput, ConfigError
-from msl_core.readers import read_json, read_pickle
+from msl_core.readers import read_pickle
 from msl_core.registry import Registry
 from msl_core.splits import read_ids
 
@@ -36,28 +42,6 @@ FLICKR_CATEGORY = {"id": 1, "name": "sound source", "supercategory": "sound sour
 # The AudioSet-instrument converter writes every frame on the 256×256 evaluation grid: bbox = 256·[x, y, w, h].
 AUDIOSET_GRID = 256
 AUDIOSET_FRAMES_PER_CLIP = 10
-
-
-@dataclass
-class Conversion:
-    """A converted annotation set: the COCO dict plus what the converter could not find."""
-
-    coco: dict
-    missing: list[str] = field(default_factory=list)
-
-    @property
-    def n_images(self) -> int:
-        return len(self.coco["images"])
-
-    @property
-    def n_boxes(self) -> int:
-        return len(self.coco["annotations"])
-
-    def summary(self) -> str:
-        text = f"wrote {self.n_images} items ({self.n_boxes} boxes); {len(self.missing)} split id(s) not found"
-        if self.missing:
-            text += ": " + ", ".join(self.missing)
-        return text
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -184,7 +168,7 @@ def audioset_from_normav(normav: str | Path, tags: str | Path) -> Conversion:
     """
     normav, tags = Path(normav), Path(tags)
     clip_ids, tag_matrix = _read_tags(tags)
-    source = _read_json(normav)
+    source = read_json_object(normav)
     for key in ("images", "annotations", "categories"):
         if key not in source:
             raise BadInput(normav, f"no '{key}' list")
@@ -242,86 +226,6 @@ def _read_tags(path: Path) -> tuple[list[str], np.ndarray]:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# COCO
-
-
-def write_coco(conversion: Conversion | dict, path: str | Path) -> Path:
-    """Write a COCO dict (or a Conversion's) as JSON, creating the folder."""
-    coco = conversion.coco if isinstance(conversion, Conversion) else conversion
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(coco, indent=1))
-    return path
-
-
-def load_coco(path: str | Path) -> COCO:
-    """Load a COCO file with pycocotools and check the fields msl relies on (`clip_id`, `second`, boxes)."""
-    path = Path(path)
-    dataset = _read_json(path)
-    for key in ("images", "annotations", "categories"):
-        if not isinstance(dataset.get(key), list):
-            raise BadInput(path, f"not a COCO file: no '{key}' list")
-    lacking = [im.get("id") for im in dataset["images"] if "clip_id" not in im or "second" not in im]
-    if lacking:
-        raise BadInput(path, f"{len(lacking)} image(s) lack 'clip_id'/'second' (first: {lacking[:5]})")
-    unsized = [im["id"] for im in dataset["images"] if not (im.get("width", 0) > 0 and im.get("height", 0) > 0)]
-    if unsized:
-        raise BadInput(path, f"{len(unsized)} image(s) without a positive width/height (first: {unsized[:5]})")
-    image_ids = {im["id"] for im in dataset["images"]}
-    orphans = [a.get("id") for a in dataset["annotations"] if a.get("image_id") not in image_ids]
-    if orphans:
-        raise BadInput(path, f"{len(orphans)} annotation(s) refer to unknown images (first: {orphans[:5]})")
-    category_ids = {c["id"] for c in dataset["categories"]}
-    unknown = [a.get("id") for a in dataset["annotations"] if a.get("category_id") not in category_ids]
-    if unknown:
-        raise BadInput(path, f"{len(unknown)} annotation(s) with an unknown category_id (first: {unknown[:5]})")
-    coco = COCO()
-    coco.dataset = dataset
-    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
-        coco.createIndex()
-    return coco
-
-
-def missing_ids(coco: COCO) -> list[str]:
-    """Split ids the converter could not find (`info.missing`); empty for sets written directly (scenes)."""
-    return [str(i) for i in coco.dataset.get("info", {}).get("missing", [])]
-
-
-def coco_image(image_id: int, clip_id: str, second: int, width: int, height: int) -> dict:
-    return {
-        "id": image_id,
-        "file_name": f"{clip_id}/{second:04d}",
-        "width": width,
-        "height": height,
-        "clip_id": clip_id,
-        "second": second,
-    }
-
-
-def coco_annotation(ann_id: int, image_id: int, category_id: int, bbox: list[float]) -> dict:
-    return {
-        "id": ann_id,
-        "image_id": image_id,
-        "category_id": category_id,
-        "bbox": [float(v) for v in bbox],
-        "area": float(bbox[2] * bbox[3]),
-        "iscrowd": 0,
-    }
-
-
-def coco_dict(images, annotations, categories, source: str, missing: list[str], n_split: int) -> dict:
-    info = {"description": "msl test annotations", "source": source, "n_split": n_split, "missing": missing}
-    return {"info": info, "images": images, "annotations": annotations, "categories": categories}
-
-
-def _read_json(path: Path) -> dict:
-    data = read_json(path, "annotation file")
-    if not isinstance(data, dict):
-        raise BadInput(path, "expected a JSON object")
-    return data
-
-
-# ---------------------------------------------------------------------------------------------------------------------
 # The formats `convert` reads (`datasets.<name>.annotations.format`)
 
 
@@ -338,12 +242,6 @@ ANNOTATION_FORMATS: Registry[AnnotationFormat] = Registry("annotation format", "
 SOURCE_ARGUMENTS = ("gtdata", "split", "xml_dir", "normav", "tags", "source", "coco")  # the files `convert` reads
 
 
-def _field_sets():
-    from msl_core import field_sets  # the field's test sets (it imports this module)
-
-    return field_sets
-
-
 def _canonical(files: dict) -> Conversion:
     """COCO as msl writes it already: checked by `load_coco`, then kept as it is."""
     coco = load_coco(files["coco"])
@@ -358,13 +256,13 @@ for _format in (
                      optional_split=True),
     AnnotationFormat("audioset-instrument", ("normav",), ("normav", "tags"),
                      lambda f: audioset_from_normav(f["normav"], f["tags"])),
-    AnnotationFormat("vggss", ("source",), ("source",), lambda f: _field_sets().vggss(f["source"], f["split"]),
+    AnnotationFormat("vggss", ("source",), ("source",), lambda f: field_sets.vggss(f["source"], f["split"]),
                      optional_split=True),
     AnnotationFormat("slavc-extended", ("source", "gtdata"), ("source",),
-                     lambda f: _field_sets().slavc_extended(f["source"], f["gtdata"], f["split"]), optional_split=True),
-    AnnotationFormat("is3", ("source",), ("source",), lambda f: _field_sets().box_list(f["source"], "is3")),
+                     lambda f: field_sets.slavc_extended(f["source"], f["gtdata"], f["split"]), optional_split=True),
+    AnnotationFormat("is3", ("source",), ("source",), lambda f: field_sets.box_list(f["source"], "is3")),
     AnnotationFormat("avsbench-box", ("source",), ("source",),
-                     lambda f: _field_sets().box_list(f["source"], "avsbench-box")),
+                     lambda f: field_sets.box_list(f["source"], "avsbench-box")),
 ):
     ANNOTATION_FORMATS.register(_format)
 FORMATS = ANNOTATION_FORMATS.names()

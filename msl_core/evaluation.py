@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from msl_core import metrics
-from msl_core.annotations import load_coco, missing_ids
+from msl_core.coco import load_coco, missing_ids
 from msl_core.config import default
 from msl_core.dataset_protocols import DATASET_PROTOCOLS, DatasetProtocol, dataset_protocol
 from msl_core.errors import BadInput, ConfigError

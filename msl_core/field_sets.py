@@ -22,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from msl_core.annotations import Conversion, coco_annotation, coco_dict, coco_image, read_split
+from msl_core.coco import Conversion, coco_annotation, coco_dict, coco_image
 from msl_core.errors import BadInput
 from msl_core.readers import read_json
+from msl_core.splits import read_ids
 
 SIZE = 224  # the codes above evaluate on 224×224 frames
 SOURCE_CATEGORY = "sound source"
@@ -34,7 +35,7 @@ NON_SOUNDING = "non-sounding"
 def vggss(source: str | Path, split: str | Path | None = None) -> Conversion:
     """VGG-SS boxes (optionally restricted to the ids of `split`)."""
     boxes, classes = read_vggss(source)
-    ids = read_split(split) if split is not None else sorted(boxes)
+    ids = read_ids(split) if split is not None else sorted(boxes)
     writer = _Writer(f"vggss:{Path(source).name}")
     writer.add_vggss(ids, boxes, classes)
     return writer.done(n_split=len(ids))
@@ -45,7 +46,7 @@ def slavc_extended(source: str | Path, gtdata: str | Path | None, split: str | P
     source = Path(source)
     rows = _read_plus_silent(source)
     positives = [video for video, audio, label in rows if label != NON_SOUNDING]
-    positives += [i for i in (read_split(split) if split is not None else []) if i not in positives]
+    positives += [i for i in (read_ids(split) if split is not None else []) if i not in positives]
     if positives and gtdata is None:
         raise BadInput(source, f"{len(positives)} sounding item(s) need their boxes: give --gtdata (vggss.json)")
     boxes, classes = read_vggss(gtdata) if gtdata is not None else ({}, {})

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from msl_core import annotations, metrics
+from msl_core import coco as coco_file
 from msl_core.errors import BadInput
+from msl_core.splits import read_ids
 
 
 def make_gtdata(path: Path) -> dict[str, np.ndarray]:
@@ -46,9 +48,9 @@ def test_flickr_gtdata_converter(tmp_path):
     assert conv.missing == ["9999"]
     assert conv.n_images == 2 and conv.n_boxes == 5
     assert "9999" in conv.summary() and "wrote 2 items" in conv.summary()
-    out = annotations.write_coco(conv, tmp_path / "flickr.json")
-    coco = annotations.load_coco(out)
-    assert annotations.missing_ids(coco) == ["9999"]
+    out = coco_file.write_coco(conv, tmp_path / "flickr.json")
+    coco = coco_file.load_coco(out)
+    assert coco_file.missing_ids(coco) == ["9999"]
     first = next(im for im in coco.dataset["images"] if im["clip_id"] == "1000")
     assert (first["width"], first["height"], first["second"]) == (256, 256, 0)
     bboxes = np.array([a["bbox"] for a in coco.imgToAnns[first["id"]]])
@@ -100,7 +102,7 @@ def test_flickr_bad_inputs(tmp_path):
     with pytest.raises(BadInput, match="xmax < xmin"):
         annotations.flickr_from_gtdata(tmp_path / "gt.pkl", split)
     with pytest.raises(BadInput, match="duplicated"):
-        annotations.read_split(write_split(tmp_path / "d.txt", ["1", "1"]))
+        read_ids(write_split(tmp_path / "d.txt", ["1", "1"]))
 
 
 def make_audioset(tmp_path: Path) -> tuple[Path, Path]:
@@ -144,7 +146,7 @@ def test_audioset_converter(tmp_path):
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     assert (rows[0], rows[-1], cols[0], cols[-1]) == (51, int(256 * 0.6) - 1, 25, int(256 * 0.4) - 1)
     assert conv.coco["info"]["boxes_outside_tags"] == 0
-    annotations.load_coco(annotations.write_coco(conv, tmp_path / "a.json"))
+    coco_file.load_coco(coco_file.write_coco(conv, tmp_path / "a.json"))
 
 
 def test_audioset_image_past_tags_is_an_error(tmp_path):
@@ -160,24 +162,24 @@ def test_load_coco_checks(tmp_path):
     coco = {"images": [{"id": 1, "width": 256, "height": 256}], "annotations": [], "categories": []}
     (tmp_path / "c.json").write_text(json.dumps(coco))
     with pytest.raises(BadInput, match="clip_id"):
-        annotations.load_coco(tmp_path / "c.json")
+        coco_file.load_coco(tmp_path / "c.json")
     coco["images"][0] |= {"clip_id": "a", "second": 0}
     coco["annotations"] = [{"id": 1, "image_id": 2, "category_id": 1, "bbox": [0, 0, 1, 1]}]
     (tmp_path / "c.json").write_text(json.dumps(coco))
     with pytest.raises(BadInput, match="unknown images"):
-        annotations.load_coco(tmp_path / "c.json")
+        coco_file.load_coco(tmp_path / "c.json")
 
 
 def test_coco_format_is_kept_as_written(tmp_path):
     """`coco` is the canonical format: `convert` checks it and writes the same content back (info.missing kept)."""
     coco = {"info": {"missing": ["gone"]}, "categories": [{"id": 1, "name": "dog"}],
-            "images": [annotations.coco_image(1, "clipA", 3, 320, 240)],
-            "annotations": [annotations.coco_annotation(1, 1, 1, [10.5, 20.0, 30.0, 40.0])]}
+            "images": [coco_file.coco_image(1, "clipA", 3, 320, 240)],
+            "annotations": [coco_file.coco_annotation(1, 1, 1, [10.5, 20.0, 30.0, 40.0])]}
     source = tmp_path / "mine.json"
     source.write_text(json.dumps(coco))
     conversion = annotations.convert("coco", coco=source)
     assert conversion.missing == ["gone"]
-    out = annotations.write_coco(conversion, tmp_path / "test.json")
+    out = coco_file.write_coco(conversion, tmp_path / "test.json")
     assert json.loads(out.read_text()) == coco
     with pytest.raises(annotations.ConfigError, match="annotations.coco"):
         annotations.convert("coco")

@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from msl_core import field_sets
-from msl_core.annotations import convert, load_coco, write_coco
+from msl_core.annotations import convert
 from msl_core.cli import cli
+from msl_core.coco import load_coco, write_coco
 from msl_core.errors import BadInput
 from msl_core.protocols import evaluate_protocol
 from msl_core.protocols.data import load_protocol_items

@@ -233,7 +233,8 @@ def test_another_models_npy_maps_scored_through_docs_script(tmp_path):
     import subprocess
     import sys
 
-    from msl_core.annotations import convert, write_coco
+    from msl_core.annotations import convert
+    from msl_core.coco import write_coco
 
     (tmp_path / "vggss.json").write_text(json.dumps([{"file": "v1_000010", "class": "dog", "bbox": [[0, 0, 0.5, 1]]}]))
     (tmp_path / "plus_silent.csv").write_text("video,audio,label\nv1_000010,v1_000010,dog\nv2_000020,v3_000030,non-sounding\n")

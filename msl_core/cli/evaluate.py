@@ -10,6 +10,7 @@ import click
 from msl_core import annotations as ann
 from msl_core import evaluation as ev
 from msl_core import protocols
+from msl_core.coco import write_coco
 from msl_core.config import default
 
 _PATH = click.Path(path_type=Path)
@@ -31,7 +32,7 @@ _EXISTING = click.Path(exists=True, path_type=Path)
 def convert_annotations(fmt, gtdata, source, split, xml_dir, normav, tags, out) -> None:
     """Convert distributed test annotations to COCO; prints the items written and the split ids not found."""
     conversion = ann.convert(fmt, gtdata=gtdata, split=split, xml_dir=xml_dir, normav=normav, tags=tags, source=source)
-    ann.write_coco(conversion, out)
+    write_coco(conversion, out)
     click.echo(f"{out}: {conversion.summary()}")
 
 

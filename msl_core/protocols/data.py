@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from msl_core import metrics
-from msl_core.annotations import load_coco, missing_ids
+from msl_core.coco import load_coco, missing_ids
 from msl_core.config import default
 from msl_core.errors import BadInput
 from msl_core.evaluation import BASELINES, MapFile, class_index, grid_boxes, load_maps

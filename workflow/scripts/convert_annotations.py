@@ -1,5 +1,6 @@
 """Rule `convert_annotations`: configured test annotations → results/<dataset>/annotations/test.json (COCO)."""
-from msl_core.annotations import SOURCE_ARGUMENTS, convert_configured, write_coco
+from msl_core.annotations import SOURCE_ARGUMENTS, convert_configured
+from msl_core.coco import write_coco
 from msl_core.runlog import from_snakemake
 
 log = from_snakemake(snakemake)
