@@ -27,6 +27,7 @@ from msl_core.scenes.groundtruth import manifest_row
 from msl_core.scenes.probes import plan_probes
 from msl_core.scenes.stamps import class_names, class_table
 from msl_core.spectrogram import front_end
+from msl_core.teachers.choices import make_proposer
 from msl_core.teachers.proposals import ProposalConfig, frame_proposals
 
 
@@ -40,7 +41,7 @@ def ingest(manifest: Path, config: dict, workers: int) -> dict[str, float]:
     params = front_end("resnet18", config["audio"])
     times["logmel"] = timed(lambda: write_logmels(rows, out / "logmel.h5", params, workers=workers))
     proposals = ProposalConfig.from_config(config["proposals"])
-    times["proposals"] = timed(lambda: frame_proposals(out / "frames.h5", proposals))
+    times["proposals"] = timed(lambda: frame_proposals(out / "frames.h5", proposals, make_proposer(proposals)))
     times["rows"] = len(rows)
     return times
 

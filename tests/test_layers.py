@@ -24,12 +24,6 @@ LAYERS = {
              "msl_core.registry"],
     "errors": ["msl_core.errors", "msl_core"],
 }
-# Import loops that exist today, each with what removes it; nothing else may loop.
-KNOWN_LOOPS = {
-    # a registry entry whose lazy factory imports the implementation, which reads the entry back (its constants)
-    frozenset({"msl_core.models.mobilenet_v2", "msl_core.models.backbones.mobilenet_v2"}): "backbone entry",
-    frozenset({"msl_core.teachers.proposals", "msl_core.teachers.choices"}): "proposal-backend entry",
-}
 
 
 def modules() -> dict[str, Path]:
@@ -85,8 +79,7 @@ def test_no_import_loops():
         for target in sorted(edges[node]):
             if state.get(target) == "open":
                 loop = stack[stack.index(target):] + [node] if target in stack else [node, target]
-                if frozenset(loop) not in KNOWN_LOOPS:
-                    loops.append(" -> ".join(loop + [target]))
+                loops.append(" -> ".join(loop + [target]))
             elif target not in state:
                 visit(target, stack + [node])
         state[node] = "done"
@@ -97,9 +90,6 @@ def test_no_import_loops():
     assert not loops, "\n".join(loops)
 
 
-def test_the_layers_see_every_module_and_the_known_loops_exist():
+def test_the_layers_see_every_module():
     edges = graph()
     assert "msl_core.evaluation" in edges and "workflow.scripts.train_stage" in edges
-    for loop in KNOWN_LOOPS:  # a loop that is gone leaves the list
-        a, b = sorted(loop)
-        assert b in edges[a] and a in edges[b], f"{sorted(loop)} no longer loop: drop it from KNOWN_LOOPS"

@@ -11,9 +11,8 @@ from skimage import data
 from skimage.transform import resize
 
 from msl_core.errors import BadInput
+from msl_core.models.backbones.mobilenet_v2 import VISION
 from msl_core.models.mobilenet_v2 import (
-    INPUT_MEAN,
-    INPUT_STD,
     convert_tflite,
     load_mobilenet_v2_classifier,
     load_mobilenet_v2_features,
@@ -44,7 +43,7 @@ def _central_crop_224(image: np.ndarray) -> np.ndarray:
 
 def _to_tensor(image: np.ndarray) -> torch.Tensor:  # (H, W, 3) uint8 -> (1, 3, H, W)
     x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
-    return (x - torch.tensor(INPUT_MEAN)[:, None, None]) / torch.tensor(INPUT_STD)[:, None, None]
+    return (x - torch.tensor(VISION.mean)[:, None, None]) / torch.tensor(VISION.std)[:, None, None]
 
 
 def _tflite_logits(image: np.ndarray) -> np.ndarray:

@@ -9,8 +9,8 @@ import pytest
 
 from msl_core.errors import ConfigError
 from msl_core.models.backbones import IMAGENET_MEAN, vision_backbone
-from msl_core.teachers.choices import AUDIO_SOURCES, IMAGE_CLASSIFIERS, PROPOSAL_BACKENDS, VISUAL_SOURCES
-from msl_core.teachers.proposals import ProposalConfig, make_proposer
+from msl_core.teachers.choices import AUDIO_SOURCES, IMAGE_CLASSIFIERS, PROPOSAL_BACKENDS, VISUAL_SOURCES, make_proposer
+from msl_core.teachers.proposals import ProposalConfig
 from msl_core.teachers.pseudo_labels import LabelConfig
 
 READS = {"tags", "tagger", "audio", "frames", "classifier", "proposals"}
@@ -40,6 +40,6 @@ def test_proposal_backends_name_config_keys(tmp_path):
     for backend in PROPOSAL_BACKENDS:
         assert set(backend.files.values()) <= keys and set(backend.required) <= set(backend.files.values())
     with pytest.raises(ConfigError, match="proposals.backend.*'ssd'"):
-        ProposalConfig(backend="ssd")
+        make_proposer(ProposalConfig(backend="ssd"))
     with pytest.raises(ConfigError, match="proposals.faster_rcnn_weights"):  # the faster-rcnn entry builds its proposer
         make_proposer(ProposalConfig(backend="faster-rcnn"))

@@ -18,10 +18,10 @@ from msl_core.scenes.compose import object_boxes, render_frame, sample_scene
 from msl_core.scenes.config import ScenesConfig
 from msl_core.scenes.stamps import load_stamp
 from msl_core.stores.proposals import ProposalsStore, write_proposals
+from msl_core.teachers.choices import make_proposer
 from msl_core.teachers.proposals import (
     ProposalConfig,
     frame_proposals,
-    make_proposer,
     propose,
     top_k_nms,
 )
@@ -75,7 +75,8 @@ def test_frames_h5_to_proposals_h5(tmp_path, yolo_cfg, demo_frames):
     with h5py.File(frames_path, "w") as h5:
         h5["frames"] = np.stack([f for f, _ in demo_frames[:3]])
         h5["second"] = np.arange(3, dtype=np.int32)
-    boxes, scores = frame_proposals(frames_path, ProposalConfig(**{**yolo_cfg.__dict__, "top_k": 5}))
+    five = ProposalConfig(**{**yolo_cfg.__dict__, "top_k": 5})
+    boxes, scores = frame_proposals(frames_path, five, make_proposer(five))
     assert boxes.shape == (3, 5, 4) and scores.shape == (3, 5)
     index = pd.DataFrame({"clip_id": ["c"] * 3, "second": range(3), "split": ["test"] * 3})
     write_proposals(tmp_path / "proposals.h5", boxes, scores, index)
@@ -106,7 +107,7 @@ def test_faster_rcnn_path_with_saved_random_weights(tmp_path, demo_frames, small
 
 def test_bad_configuration_and_files(tmp_path, yolo_cfg):
     with pytest.raises(ConfigError, match="proposals.backend"):
-        ProposalConfig(backend="ssd")
+        make_proposer(ProposalConfig(backend="ssd"))
     with pytest.raises(BadInput, match="weights file not found"):
         make_proposer(ProposalConfig(**{**yolo_cfg.__dict__, "yolo_weights": str(tmp_path / "none.weights")}))
     truncated = tmp_path / "yolo.weights"

@@ -69,7 +69,8 @@ def proposals_cmd(images: tuple[str, ...], backend: str, weights: str | None, ar
                   config_path: str | None, out: str, draw: str | None) -> None:
     """Class-agnostic box proposals of IMAGES, as normalised [x1, y1, x2, y2] in the 256x256 frame."""
     from msl_core.media import read_image
-    from msl_core.teachers.proposals import ProposalConfig, make_proposer, propose
+    from msl_core.teachers.choices import make_proposer
+    from msl_core.teachers.proposals import ProposalConfig, propose
 
     setup_logging()
     settings = _section(config_path, "proposals")

@@ -29,12 +29,9 @@ from torchvision.models import mobilenet_v2
 from torchvision.models.mobilenetv2 import InvertedResidual
 
 from msl_core.errors import BadInput
-from msl_core.models.backbones.mobilenet_v2 import VISION as BACKBONE
 from msl_core.weights import load_state_dict_file, load_strict
 
 __all__ = [
-    "INPUT_MEAN",
-    "INPUT_STD",
     "TFLITE_SHA256_PREFIX",
     "MobileNetV2Classifier",
     "MobileNetV2Features",
@@ -47,7 +44,6 @@ __all__ = [
 ]
 
 TFLITE_SHA256_PREFIX = "7aad0c74c5e3c06e"
-INPUT_MEAN, INPUT_STD = BACKBONE.mean, BACKBONE.std  # (uint8 - 128) / 128, as the TF-slim model was trained
 NUM_CLASSES = 1001  # index 0 = background, then the 1000 ImageNet classes in torchvision order
 OUT_CHANNELS = 1280
 # torchvision indices of the blocks the dilated backbone changes (stride 32 -> 16, as the reference's ResNet layer4).
@@ -138,7 +134,7 @@ class MobileNetV2Features(nn.Module):
         dilated: block 14's depthwise conv at stride 1 and blocks 15-17 dilated by 2, so the output stride is 16
             (256x256 -> 16x16) instead of 32. The ImageNet weights still give the same top-1 at 224 either way.
 
-    Shapes: input (B, 3, H, W) normalised with `INPUT_MEAN`/`INPUT_STD`; output (B, 1280, H/16, W/16) when dilated,
+    Shapes: input (B, 3, H, W) normalised with the backbone entry's mean/std (msl_core.models.backbones.mobilenet_v2); output (B, 1280, H/16, W/16) when dilated,
     (B, 1280, H/32, W/32) otherwise.
 
     Modes: `train()` leaves every BatchNorm in eval mode, because their "statistics" are the folded identity

@@ -103,3 +103,9 @@ for _backend in (
     ProposalBackend("faster-rcnn", {"weights": "faster_rcnn_weights"}, ("faster_rcnn_weights",), _faster_rcnn),
 ):
     PROPOSAL_BACKENDS.register(_backend)
+
+
+def make_proposer(cfg, device="cpu"):
+    """The proposer of `cfg.backend` (a teachers.proposals.ProposalConfig); an unknown backend is a ConfigError
+    naming the known ones."""
+    return PROPOSAL_BACKENDS.get(cfg.backend).make(cfg, device)

@@ -22,7 +22,6 @@ from torchvision.ops import nms
 from msl_core.config import default
 from msl_core.errors import BadInput, ConfigError
 from msl_core.stores.hdf5 import H5Rows
-from msl_core.teachers.choices import PROPOSAL_BACKENDS
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,6 @@ class ProposalConfig:
     faster_rcnn_arch: str = default("proposals.faster_rcnn_arch")
 
     def __post_init__(self) -> None:
-        PROPOSAL_BACKENDS.get(self.backend)  # unknown: a ConfigError naming the known ones
         if self.faster_rcnn_arch not in FASTER_RCNN_ARCHS:
             raise ConfigError("proposals.faster_rcnn_arch", f"'{self.faster_rcnn_arch}' is not one of {FASTER_RCNN_ARCHS}")
         if self.top_k < 1:
@@ -182,10 +180,6 @@ class FasterRCNNProposer:
         return np.clip(boxes, 0.0, 1.0).astype(np.float32), out["scores"].cpu().numpy().astype(np.float32)
 
 
-def make_proposer(cfg: ProposalConfig, device="cpu"):
-    return PROPOSAL_BACKENDS.get(cfg.backend).make(cfg, device)
-
-
 def propose(proposer, frame: np.ndarray, cfg: ProposalConfig) -> tuple[np.ndarray, np.ndarray]:
     """(K, 4) normalised boxes and (K,) scores of one RGB frame."""
     boxes, scores = proposer(frame)
@@ -193,9 +187,9 @@ def propose(proposer, frame: np.ndarray, cfg: ProposalConfig) -> tuple[np.ndarra
     return top_k_nms(boxes[keep], scores[keep], cfg.top_k, cfg.nms_iou)
 
 
-def frame_proposals(frames_path: str | Path, cfg: ProposalConfig, device="cpu") -> tuple[np.ndarray, np.ndarray]:
-    """Proposals for every frame of frames.h5: boxes (N, K, 4), scores (N, K)."""
-    proposer = make_proposer(cfg, device)
+def frame_proposals(frames_path: str | Path, cfg: ProposalConfig, proposer) -> tuple[np.ndarray, np.ndarray]:
+    """Proposals for every frame of frames.h5 by `proposer` (teachers.choices.make_proposer): boxes (N, K, 4),
+    scores (N, K)."""
     frames = H5Rows(frames_path, "frames")
     boxes = np.zeros((len(frames), cfg.top_k, 4), np.float32)
     scores = np.zeros((len(frames), cfg.top_k), np.float32)
