@@ -15,7 +15,7 @@ configfile: "config.yaml"
 try:  # msl_core.config: validated, defaults filled, precedence resolved (--config wins over the preset)
     _resolved = resolve(config, dict(workflow.config_settings.config))
 except MslError as exc:
-    raise WorkflowError(str(exc)) from None
+    raise WorkflowError(f"invalid config: {exc}") from None
 config.clear()
 config.update(_resolved)
 
