@@ -21,6 +21,7 @@ from snakemake.iocontainers import Namedlist, Wildcards
 from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
 
 from msl_core.config import schema, validated
+from msl_core.config.load import PRESET_SCENES
 from msl_core.errors import MslError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -187,7 +188,8 @@ CASES = _leaf_cases()
 
 def _preset_sets(preset: str, key: str) -> bool:
     """A `scenes:` key the preset sets wins over config.yaml by design (test_config_schema tests the order)."""
-    return key == "scenes.probe_scenes" and SHIPPED["scenes"]["presets"][preset].get("probe_scenes") is not None
+    section, _, name = key.partition(".")
+    return section == "scenes" and name in PRESET_SCENES and SHIPPED["scenes"]["presets"][preset].get(name) is not None
 
 
 def _effective(key: str, value):

@@ -16,7 +16,6 @@ import copy
 from functools import cache
 from pathlib import Path
 
-import jsonschema
 import yaml
 
 from msl_core.config.values import coerce
@@ -100,10 +99,17 @@ def validated(config: dict) -> dict:
     return config
 
 
+@cache
+def _kind_defaults(kind: str) -> dict:
+    """A dataset block of this kind with every key at its default."""
+    block = {"kind": kind}
+    list(_filling_validator()({"$defs": _schema()["$defs"], **_schema()["$defs"]["dataset"]}).iter_errors(block))
+    return block
+
+
 def _check_kinds(datasets: dict) -> None:
     for name, block in datasets.items():
-        defaults = {"kind": block["kind"]}  # a block of this kind with every key at its default
-        list(_Validator({"$defs": _schema()["$defs"], **_schema()["$defs"]["dataset"]}).iter_errors(defaults))
+        defaults = _kind_defaults(block["kind"])
         for key, value in block.items():
             if key not in KIND_KEYS[block["kind"]] and value != defaults.get(key):
                 raise ConfigError(f"datasets.{name}.{key}", f"does not apply to a dataset of kind {block['kind']} "
@@ -146,9 +152,13 @@ def _merged(base: dict, top: dict) -> dict:
     return out
 
 
-def _with_defaults(validator_class):
-    """A validator that fills each missing property with its schema default before checking it."""
-    check_properties = validator_class.VALIDATORS["properties"]
+@cache
+def _filling_validator():
+    """A draft 2020-12 validator that fills each missing property with its schema default before checking it
+    (jsonschema is imported here, not at start-up: the many modules that only read `default()` never need it)."""
+    import jsonschema
+
+    check_properties = jsonschema.Draft202012Validator.VALIDATORS["properties"]
 
     def properties(validator, props, instance, schema):
         if isinstance(instance, dict):
@@ -157,15 +167,12 @@ def _with_defaults(validator_class):
                     instance.setdefault(key, copy.deepcopy(sub["default"]))
         yield from check_properties(validator, props, instance, schema)
 
-    return jsonschema.validators.extend(validator_class, {"properties": properties})
-
-
-_Validator = _with_defaults(jsonschema.Draft202012Validator)
+    return jsonschema.validators.extend(jsonschema.Draft202012Validator, {"properties": properties})
 
 
 def _validate(config: dict) -> None:
     """Fill defaults in place; the first error names the key (dotted path) and what is wrong."""
-    errors = sorted(_Validator(_schema()).iter_errors(config), key=lambda e: list(e.absolute_path))
+    errors = sorted(_filling_validator()(_schema()).iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         error = errors[0]
         key = ".".join(str(part) for part in error.absolute_path) or "config"
