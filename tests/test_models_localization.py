@@ -14,6 +14,7 @@ from msl_core.models.localization import (
     combine_class_maps,
     localize_batch,
     max_normalise,
+    snap_to_boxes,
 )
 
 
@@ -79,3 +80,45 @@ def test_cam_gate_keeps_each_category_where_its_own_cam_sees_it(small_threads):
 def test_unknown_gate_is_a_config_error():
     with pytest.raises(Exception, match="evaluate.gate"):
         LocalizationConfig(gate="grad-cam")
+
+
+def test_snap_fills_each_box_with_its_mean_times_root_objectness():
+    maps = torch.zeros(1, 2, 4, 4)
+    maps[0, 0, :2, :2] = 1.0  # category 0 lit in the top-left quarter
+    maps[0, 1, 3, 3] = 0.8  # category 1 lit in one corner cell
+    boxes = torch.tensor([[[0.0, 0.0, 0.5, 0.5], [0.0, 0.0, 1.0, 1.0], [0.2, 0.2, 0.4, 0.4]]])
+    objectness = torch.tensor([[0.81, 0.64, 0.0]])  # the third slot is empty padding
+    out = snap_to_boxes(maps, boxes, objectness, size=4)
+    # category 0: the quarter box scores 1·0.9, the whole frame 4/16·0.8 = 0.2; each cell takes its best box
+    expected0 = torch.full((4, 4), 0.2)
+    expected0[:2, :2] = 0.9
+    assert torch.allclose(out[0, 0], expected0)
+    # category 1: the quarter box holds nothing (0), the frame 0.8/16·0.8 = 0.04 everywhere, the quarter too
+    assert torch.allclose(out[0, 1], torch.full((4, 4), 0.04))
+
+
+def test_snap_keeps_the_map_of_a_frame_without_proposals():
+    maps = torch.rand(1, 3, 4, 4)
+    out = snap_to_boxes(maps, torch.zeros(1, 2, 4), torch.zeros(1, 2), size=8)
+    assert torch.allclose(out, torch.nn.functional.interpolate(maps, size=(8, 8), mode="bilinear"))
+
+
+def test_localize_batch_snaps_stage2_and_cam_alike(small_threads):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(num_classes=3, embed_dim=8, hidden_dim=16), warn_random=False).eval()
+    frames = model.prepare_frames(torch.randint(0, 256, (2, 256, 256, 3), dtype=torch.uint8))
+    logmel = torch.randn(2, 51, 64)
+    boxes = torch.tensor([[[0.1, 0.1, 0.6, 0.5], [0.5, 0.4, 0.9, 0.9]]]).repeat(2, 1, 1)
+    objectness = torch.tensor([[0.9, 0.4], [0.5, 0.0]])
+    cfg = LocalizationConfig(snap="proposals")
+    plain = localize_batch(model, frames, logmel, LocalizationConfig(), stage1=model)
+    out = localize_batch(model, frames, logmel, cfg, stage1=model, proposals=(boxes, objectness))
+    assert out["stage2_class"].shape == out["cam_class"].shape == (2, 3, cfg.output_size, cfg.output_size)
+    assert torch.allclose(out["stage2_class"], snap_to_boxes(plain["stage2_class"], boxes, objectness), atol=1e-6)
+    outside = torch.ones(cfg.output_size, cfg.output_size, dtype=torch.bool)  # frame 1: only its first box is real
+    outside[6:32, 6:38] = False  # cells whose centres (i + 0.5)/64 lie in x [0.1, 0.6], y [0.1, 0.5]
+    for key in ("stage2_class", "cam_class"):  # one box: one value per category inside it, nothing outside
+        inside = out[key][1][:, ~outside]
+        assert out[key][1][:, outside].abs().max() == 0 and torch.equal(inside, inside[:, :1].expand_as(inside))
+    with pytest.raises(Exception, match="evaluate.snap"):
+        localize_batch(model, frames, logmel, cfg, stage1=model)

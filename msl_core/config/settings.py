@@ -115,6 +115,7 @@ def localize_settings(config: dict) -> dict:
         "reference_double_sigmoid": e["reference_double_sigmoid"],
         "map_size": e["map_size"],
         "gate": e["gate"],
+        "snap": e["snap"],
     }
 
 

@@ -4,6 +4,7 @@ Stage 2: S_c(p) = ReLU(⟨e^a_c, e^v(p)⟩) between the audio embedding of categ
 feature at each position. CAM baseline: the stage-1 visual class activation maps ReLU(W_v,c · F^v).
 Both are combined with audio-probability weights: w_c = σ(z^a_c), categories with w_c > threshold plus the
 arg-max; L = Σ w_c S_c / Σ w_c, then L / max L.
+msl extension `snap: proposals`: each category's map becomes its best-covering object proposals (`snap_to_boxes`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from msl_core.errors import ConfigError
 from msl_core.models.coarse_to_fine import CoarseToFine
 
 GATES = ("none", "cam")
+SNAPS = ("none", "proposals")
+SNAP_GRID = 64  # snapped maps are drawn on a 64-cell grid: a box edge within 4 px of a 256-px frame
 
 
 @dataclass(frozen=True)
@@ -33,10 +36,20 @@ class LocalizationConfig:
     # AudioSet version multiplies by the strongest CAM of any category (docs/method.md §3.3); `none` is the simplified
     # one.
     gate: str = default("evaluate.gate")
+    # msl extension: `proposals` redraws every category map (stage 2 and the CAM alike) as the frame's object
+    # proposals, each filled with its score for that category (`snap_to_boxes`); `none` is the reference.
+    snap: str = default("evaluate.snap")
 
     def __post_init__(self) -> None:
         if self.gate not in GATES:
             raise ConfigError("evaluate.gate", f"'{self.gate}' is not one of {', '.join(GATES)}")
+        if self.snap not in SNAPS:
+            raise ConfigError("evaluate.snap", f"'{self.snap}' is not one of {', '.join(SNAPS)}")
+
+    @property
+    def output_size(self) -> int:
+        """Side of the maps written: the feature-grid size, or the snapping grid."""
+        return SNAP_GRID if self.snap == "proposals" else self.map_size
 
 
 def class_weights(audio_logits: Tensor, threshold: float, double_sigmoid: bool) -> Tensor:
@@ -72,9 +85,37 @@ def resize_maps(maps: Tensor, size: int) -> Tensor:
     return F.interpolate(maps, size=(size, size), mode="bilinear", align_corners=False)
 
 
+def box_masks(boxes: Tensor, size: int) -> Tensor:
+    """(N, K, 4) normalised [x1, y1, x2, y2] → (N, K, size, size) float masks of the cells whose centres they cover."""
+    centres = (torch.arange(size, device=boxes.device, dtype=torch.float32) + 0.5) / size
+    x1, y1, x2, y2 = (boxes[..., i, None] for i in range(4))  # (N, K, 1) each
+    cols = (centres >= x1) & (centres <= x2)  # (N, K, size)
+    rows = (centres >= y1) & (centres <= y2)
+    return (rows[..., :, None] & cols[..., None, :]).float()
+
+
+def snap_to_boxes(class_maps: Tensor, boxes: Tensor, objectness: Tensor, size: int = SNAP_GRID) -> Tensor:
+    """Category maps (N, C, h, w) ≥ 0 redrawn as object proposals (N, K, 4) with objectness (N, K) → (N, C, S, S).
+
+    A box's score for category c is the mean of c's map inside it times √objectness: the mean prefers a box that
+    fits the lit object over one that also holds background, and objectness breaks the tie between a whole object
+    and a lit part of it (the root keeps a confident part from beating the whole). Each cell takes the best score
+    of the boxes covering it. Slots with objectness 0 (fewer than K proposals) are empty; a frame without any
+    proposal keeps its map, resized.
+    """
+    maps = resize_maps(class_maps.float(), size)  # (N, C, S, S)
+    masks = box_masks(boxes.float(), size) * (objectness > 0)[..., None, None]  # (N, K, S, S)
+    area = masks.sum((2, 3)).clamp_min(1.0)  # (N, K)
+    score = torch.einsum("nchw,nkhw->nck", maps, masks) / area[:, None] * objectness.float().clamp_min(0).sqrt()[:, None]
+    snapped = (score[..., None, None] * masks[:, None]).amax(2)  # (N, C, S, S)
+    has_box = masks.flatten(1).any(1)[:, None, None, None]
+    return torch.where(has_box, snapped, maps)
+
+
 @torch.no_grad()
 def localize_batch(
-    stage2: CoarseToFine, frames: Tensor, logmel: Tensor, cfg: LocalizationConfig, stage1: CoarseToFine | None = None
+    stage2: CoarseToFine, frames: Tensor, logmel: Tensor, cfg: LocalizationConfig, stage1: CoarseToFine | None = None,
+    proposals: tuple[Tensor, Tensor] | None = None,
 ) -> dict[str, Tensor]:
     """Maps for one batch; frames are prepared (normalised NCHW), logmel (N, T, n_mels); models in eval mode.
 
@@ -85,13 +126,15 @@ def localize_batch(
       audio_prob (N, C) = σ(z^a) and visual_prob (N, C) = σ(z^v) of the stage-2 model;
       with `stage1`: cam (N, S, S) in [0, 1], cam_raw before normalisation; cam_class (N, C, S, S) = ReLU(W_v · F^v) divided by the
       clip's largest class value (keeps the classes' relative strength and fits float16).
+    With `snap: proposals`, `proposals` = the frames' boxes (N, K, 4) and objectness (N, K), and every map is
+    snapped to them at `cfg.output_size`.
     """
     fv, fa = stage2.backbone_features(frames, logmel)
-    out = localize_features(stage2, fv, fa, cfg)
+    out = localize_features(stage2, fv, fa, cfg, proposals)
     if stage1 is not None:
         fv1, fa1 = stage1.backbone_features(frames, logmel)
         vmap1, amap1 = stage1.class_maps(fv1, fa1)
-        cam = resize_maps(F.relu(vmap1.float()), cfg.map_size)  # (N, C, S, S)
+        cam = snapped(resize_maps(F.relu(vmap1.float()), cfg.map_size), cfg, proposals)  # (N, C, S, S)
         w1 = class_weights(amap1.float().mean((2, 3)), cfg.class_threshold, cfg.reference_double_sigmoid)
         out["cam_raw"] = weighted_class_mean(cam, w1)
         out["cam"] = max_normalise(out["cam_raw"])
@@ -101,7 +144,8 @@ def localize_batch(
 
 
 @torch.no_grad()
-def localize_features(stage2: CoarseToFine, fv: Tensor, fa: Tensor, cfg: LocalizationConfig) -> dict[str, Tensor]:
+def localize_features(stage2: CoarseToFine, fv: Tensor, fa: Tensor, cfg: LocalizationConfig,
+                      proposals: tuple[Tensor, Tensor] | None = None) -> dict[str, Tensor]:
     """The stage-2 part of `localize_batch` from backbone features F^v (N, Dv, h, w) and F^a (N, Da, t, f)."""
     vmap, amap = stage2.class_maps(fv, fa)
     audio_logits = amap.float().mean((2, 3))  # (N, C)
@@ -111,7 +155,18 @@ def localize_features(stage2: CoarseToFine, fv: Tensor, fa: Tensor, cfg: Localiz
     sim = resize_maps(sim, cfg.map_size).clamp(0.0, 1.0)
     if cfg.gate == "cam":
         sim = sim * resize_maps(max_normalise(F.relu(vmap.float())), cfg.map_size).clamp(0.0, 1.0)
+    sim = snapped(sim, cfg, proposals)
     weights = class_weights(audio_logits, cfg.class_threshold, cfg.reference_double_sigmoid)
     raw = weighted_class_mean(sim, weights)
     return {"stage2": max_normalise(raw), "stage2_raw": raw, "stage2_class": sim,
             "audio_prob": torch.sigmoid(audio_logits), "visual_prob": torch.sigmoid(vmap.float().mean((2, 3)))}
+
+
+def snapped(class_maps: Tensor, cfg: LocalizationConfig, proposals: tuple[Tensor, Tensor] | None) -> Tensor:
+    """The category maps as `cfg.snap` asks: unchanged, or snapped to the proposals."""
+    if cfg.snap == "none":
+        return class_maps
+    if proposals is None:
+        raise ConfigError("evaluate.snap", "'proposals' needs each frame's object proposals (proposals.h5)")
+    boxes, objectness = proposals
+    return snap_to_boxes(class_maps, boxes.to(class_maps.device), objectness.to(class_maps.device), cfg.output_size)

@@ -10,10 +10,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from msl_core.errors import BadInput
+from msl_core.errors import BadInput, ConfigError
 from msl_core.models.localization import LocalizationConfig, localize_batch
 from msl_core.stores.logmel import WholeFileAudio
 from msl_core.stores.maps import localize_layout, maps_writer
+from msl_core.stores.proposals import ProposalsStore
 from msl_core.training.data import check_media, read_index, split_rows
 from msl_core.training.model_file import load_model
 
@@ -23,12 +24,13 @@ log = logging.getLogger(__name__)
 def write_maps(frames: str | Path, logmel: str | Path, index: str | Path, stage1_model: str | Path,
                stage2_model: str | Path, out: str | Path, cfg: LocalizationConfig,
                device: torch.device | None = None, batch_size: int = 16, split: str = "test",
-               progress: bool = True, whole_file_audio: str | Path | None = None) -> int:
+               progress: bool = True, whole_file_audio: str | Path | None = None,
+               proposals: str | Path | None = None) -> int:
     """Write maps for the rows of `split` to `out` (see the module doc); returns the number of rows M.
 
     With `whole_file_audio` (logmel_test.h5), each row hears its whole peak-normalised recording, as the
     reference's Flickr test (docs/method.md §5.1), instead of its training window; rows then go one by one (their
-    lengths differ)."""
+    lengths differ). `proposals` (proposals.h5, rows as frames.h5) is read when `cfg.snap` asks for it."""
     device = device or torch.device("cpu")
     frames, logmel, index, out = Path(frames), Path(logmel), Path(index), Path(out)
     frame_store, logmel_store = check_media(frames, logmel)
@@ -41,7 +43,8 @@ def write_maps(frames: str | Path, logmel: str | Path, index: str | Path, stage1
     if stage1.cfg.num_classes != stage2.cfg.num_classes:
         raise BadInput(stage2_model, f"has {stage2.cfg.num_classes} classes, {Path(stage1_model).name} has "
                                      f"{stage1.cfg.num_classes}")
-    m, c, s = len(rows), stage2.cfg.num_classes, cfg.map_size
+    m, c, s = len(rows), stage2.cfg.num_classes, cfg.output_size
+    boxes = frame_proposals(proposals, len(frame_store)) if cfg.snap == "proposals" else None
     attrs = {"reference_double_sigmoid": cfg.reference_double_sigmoid, "class_threshold": cfg.class_threshold,
              "test_audio": "whole_file" if whole_file_audio else "window"}
     categories = list(stage2.cfg.categories) or [str(i) for i in range(c)]
@@ -55,9 +58,20 @@ def write_maps(frames: str | Path, logmel: str | Path, index: str | Path, stage1
             x = stage2.prepare_frames(torch.from_numpy(pixels.read(sel)).to(device))
             a = audio.read_row(int(sel[0]))[None] if audio else sounds.read(sel).astype(np.float32, copy=False)
             a = torch.from_numpy(a).to(device)
+            near = (torch.from_numpy(boxes[0].read(sel)), torch.from_numpy(boxes[1].read(sel))) if boxes else None
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                maps = localize_batch(stage2, x, a, cfg, stage1=stage1)
+                maps = localize_batch(stage2, x, a, cfg, stage1=stage1, proposals=near)
             for key, dset in dsets.items():
                 dset[start : start + len(sel)] = maps[key].float().cpu().numpy().astype(dset.dtype)
     log.info("wrote %d %s maps (%d categories, %d×%d) to %s", m, split, c, s, s, out)
     return m
+
+
+def frame_proposals(path: str | Path | None, n_rows: int):
+    """Row readers of proposals.h5's boxes and objectness, checked against the frames' row count."""
+    if path is None:
+        raise ConfigError("evaluate.snap", "'proposals' needs the frames' proposals.h5")
+    store = ProposalsStore(path)
+    if store.shape("boxes")[0] != n_rows:
+        raise BadInput(path, f"has {store.shape('boxes')[0]} rows, frames.h5 {n_rows}")
+    return store.rows("boxes"), store.rows("scores")

@@ -289,6 +289,8 @@ def localize_inputs(wildcards):
               "stage1": f"{run}/stage1/model.pt", "stage2": f"{run}/stage2/model.pt"}
     if wildcards.dataset in WHOLE_FILE_TEST:
         inputs["whole_file_audio"] = f"{d}/logmel_test.h5"
+    if config["evaluate"]["snap"] == "proposals":
+        inputs["proposals"] = f"{d}/proposals.h5"
     return inputs
 
 

@@ -23,4 +23,5 @@ write_maps(
     device=resolve_device(snakemake.config["device"]),  # noqa: F821
     batch_size=snakemake.config["train"]["batch_size"],  # noqa: F821
     whole_file_audio=inp.get("whole_file_audio"),
+    proposals=inp.get("proposals"),
 )
