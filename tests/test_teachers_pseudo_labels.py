@@ -134,6 +134,18 @@ def test_quantile_normalisation_lifts_each_category_by_its_own_scale():
         LabelConfig(normalise="zscore")
 
 
+def test_quantile_scale_comes_from_the_training_rows_only():
+    from msl_core.teachers.pseudo_labels import quantile_normalise, scale_rows
+
+    index = pd.DataFrame({"split": ["train", "train", "test", "val", "train"]})
+    scores = np.array([[0.1], [0.3], [5.0], [9.0], [0.2]], np.float32)
+    fit = scale_rows(index)
+    np.testing.assert_array_equal(fit, [True, True, False, False, True])
+    # the median of the train rows (0.1, 0.3, 0.2) is 0.2, whatever the test and val rows hold
+    np.testing.assert_allclose(quantile_normalise(scores, 0.5, fit)[:, 0], [0.5, 1.0, 1.0, 1.0, 1.0], rtol=1e-6)
+    assert scale_rows(pd.DataFrame({"clip": ["a"]})) is None
+
+
 def test_label_agreement_measures_the_written_labels_on_train_rows_only():
     from msl_core.teachers.categories import category_set
     from msl_core.teachers.pseudo_labels import label_agreement_tables

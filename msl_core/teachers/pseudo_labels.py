@@ -74,12 +74,22 @@ class LabelConfig:
         return cls(**{k: v for k, v in merged.items() if k in known})
 
 
-def quantile_normalise(scores: np.ndarray, quantile: float) -> np.ndarray:
-    """Each category's scores divided by that category's `quantile` over the rows, clipped to [0, 1]."""
+def quantile_normalise(scores: np.ndarray, quantile: float, fit: np.ndarray | None = None) -> np.ndarray:
+    """Each category's scores divided by that category's `quantile` over the `fit` rows (bool mask; default all),
+    clipped to [0, 1]."""
     if not len(scores):
         return scores
-    scale = np.quantile(scores, quantile, axis=0)
+    scale = np.quantile(scores if fit is None else scores[fit], quantile, axis=0)
     return np.clip(scores / np.maximum(scale, 1e-6), 0.0, 1.0).astype(np.float32)
+
+
+def scale_rows(index: pd.DataFrame) -> np.ndarray | None:
+    """The rows whose teacher scores set the quantile scale: the training split's, so that the labels of the rows
+    trained on do not move with the test set (its size, its probe clips); every row where the index has no split."""
+    if "split" not in index.columns:
+        return None
+    train = (index["split"] == "train").to_numpy()
+    return train if train.any() else None
 
 
 def sharpen(scores: np.ndarray, threshold: float, scale: float) -> np.ndarray:
@@ -180,7 +190,7 @@ def compute_labels(index: pd.DataFrame, categories: CategorySet, cfg: LabelConfi
                                              class_labels=cfg.audioset_labels)
         scores = category_maps.pool_max(tagger_probabilities(index, cfg.tagger_weights, device), membership)
         if cfg.normalise == "quantile":
-            scores = quantile_normalise(scores, cfg.normalise_quantile)
+            scores = quantile_normalise(scores, cfg.normalise_quantile, scale_rows(index))
         audio = sharpen(scores, cfg.sharpen_threshold, cfg.sharpen_scale)
     if "tags" in visual_reads:
         visual = tag_visual
@@ -189,7 +199,7 @@ def compute_labels(index: pd.DataFrame, categories: CategorySet, cfg: LabelConfi
     else:
         visual = visual_teacher_labels(categories, cfg, frames_path, proposals_path, device)
         if cfg.normalise == "quantile":
-            visual = quantile_normalise(visual, cfg.normalise_quantile)
+            visual = quantile_normalise(visual, cfg.normalise_quantile, scale_rows(index))
     return audio.astype(np.float32), visual.astype(np.float32)
 
 
