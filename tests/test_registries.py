@@ -16,7 +16,7 @@ from msl_core.dataset_protocols import DATASET_PROTOCOLS
 from msl_core.errors import ConfigError
 from msl_core.evaluation import BASELINES
 from msl_core.models.backbones import AUDIO_BACKBONES, VISION_BACKBONES
-from msl_core.models.localization import GATES
+from msl_core.models.localization import GATES, SNAPS
 from msl_core.models.losses import PAIRS
 from msl_core.registry import Registry
 from msl_core.teachers import categories, proposals, pseudo_labels
@@ -67,6 +67,7 @@ TIED = {
     "train.stage2.pairs": PAIRS,
     "train.select": SELECT,
     "evaluate.gate": GATES,
+    "evaluate.snap": SNAPS,
     "evaluate.baselines.[]": BASELINES,
     "preset": presets(),
 }
