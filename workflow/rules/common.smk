@@ -298,6 +298,11 @@ def localize_settings(wildcards):
     return cfg.localize_settings(config)
 
 
+def overlay_settings(wildcards):
+    """What `msl locate` draws with: the network's own maps, so `evaluate.snap` (maps.h5 only) is left out."""
+    return {k: v for k, v in cfg.localize_settings(config).items() if k in ("class_threshold", "gate")}
+
+
 # Annotations and evaluation (evaluate.smk)
 # The files each format needs (datasets.<name>.annotations.<key>; msl_core.annotations.ANNOTATION_FORMATS).
 ANNOTATION_KEYS = {fmt.name: fmt.keys for fmt in ANNOTATION_FORMATS}

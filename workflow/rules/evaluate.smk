@@ -147,7 +147,7 @@ rule overlays:
         "results/{dataset}/benchmarks/overlays.tsv"
     params:
         n=config["evaluate"]["overlays"],
-        localize=localize_settings,  # the overlays draw the maps that maps.h5 holds
+        localize=overlay_settings,  # the network's maps under the same threshold and gate as maps.h5
     threads: 2
     resources:
         mem_mb=4000,
