@@ -111,6 +111,7 @@ CASES = [
         {"train_stage2", "localize", "evaluate"},
     ),
     ("stage-2 map gate", {"evaluate": {"gate": "cam"}}, {"localize", "evaluate"}),
+    ("maps snapped to proposals or not", {"evaluate": {"snap": "none"}}, {"localize", "evaluate"}),
     ("teacher-score quantile", {"labels": {"normalise_quantile": 0.9}}, {"pseudo_labels"} | TRAINING),
     ("a global teacher setting", {"labels": {"sharpen_threshold": 0.5}}, {"pseudo_labels"} | TRAINING),
     ("a dataset's own label source", {"datasets": {"scenes": {"labels": {"visual_source": "image_classifier"}}}},
