@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from locate_support import moving_square_video
+from support.tiny_model import moving_square_video
 from timing import timed
 
 from msl_core.device import resolve_device
