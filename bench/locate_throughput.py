@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -22,7 +23,6 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from support.tiny_model import moving_square_video
 from timing import timed
 
 from msl_core.device import resolve_device
@@ -30,6 +30,7 @@ from msl_core.locate.run import H264_AAC, LocateOptions, locate
 from msl_core.models.coarse_to_fine import ModelConfig, build_model
 from msl_core.spectrogram import LogMelParams
 from msl_core.training.model_file import InferenceSpec, save_model
+from support.tiny_model import moving_square_video
 
 
 def demo_model(path: Path) -> Path:
@@ -62,17 +63,30 @@ def main() -> None:
         opts = LocateOptions(fps=args.fps, progress=False, threads=args.threads)
         device = resolve_device(args.device)
         first = timed(lambda: locate([clip], model, folder / "out", opts, device))  # includes one-off warm-up
-        bases, times = [], []
+        bases, times, base_cpu, our_cpu = [], [], [], []
         for _ in range(args.repeat):
+            before = cpu_seconds()
             bases.append(timed(floor))
+            base_cpu.append(cpu_seconds() - before)
+            before = cpu_seconds()
             times.append(timed(lambda: locate([clip], model, folder / "out", opts, device)))
+            our_cpu.append(cpu_seconds() - before)
         base, ours = statistics.median(bases), statistics.median(times)
+        cpu = statistics.median(base_cpu), statistics.median(our_cpu)
     threads = args.threads or f"{max(1, len(os.sched_getaffinity(0)) // 2)} (of {len(os.sched_getaffinity(0))} cores)"
     print(f"clip: {args.seconds} s, 640x360 @ 25 fps; locate at {args.fps:g} fps on {device}, model threads {threads}")
     print(f"ffmpeg decode + re-encode: {base:.2f} s  ({args.seconds / base:.1f} video-s per s)")
     print(f"msl locate (model load, decode, maps, overlay, encode): {ours:.2f} s  ({args.seconds / ours:.1f} video-s "
           f"per s); first call with warm-up {first:.2f} s")
+    print(f"CPU time (this process and its ffmpeg children): floor {cpu[0]:.2f} s, locate {cpu[1]:.2f} s, ratio "
+          f"{cpu[0] / cpu[1]:.2f} (what the wall ratio tends to when every core is busy with other work)")
     print(f"locate_throughput_vs_ffmpeg_reencode: {base / ours:.2f}")
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process (all its threads) and of its finished children."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 if __name__ == "__main__":
