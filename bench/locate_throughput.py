@@ -6,7 +6,12 @@ weights: throughput does not depend on what it learned. The floor is `ffmpeg -i 
 overlay's own encoder settings, the least any overlay writer must do. Floor and locate run alternately `--repeat`
 times and the medians are compared (the machine may be shared). `--threads` fixes the model's CPU threads (default:
 locate's own choice, half the cores while the encoder runs). Prints video-seconds per wall-second for both and last
-the ratio floor time / locate time (1.0 = as fast as the bare re-encode; the target is ≥ 0.5 at 1 fps).
+the ratio floor time / locate time (1.0 = as fast as the bare re-encode; the target is ≥ 0.5 at 1 fps). It also
+prints both CPU times: on a machine whose cores are all busy with other work the wall ratio tends to their ratio.
+
+Measured on 2 CPU cores shared with other jobs (load average 8–14), alternating with the previous version: 0.33–0.37
+(median 0.355), previous 0.28–0.32; CPU ratio 0.31–0.35 (locate ~3 CPU-s, floor ~1.1). The previous version gave 0.36
+on the same box at load 0.3.
 """
 
 from __future__ import annotations
