@@ -265,3 +265,25 @@ def test_contact_sheet_of_overlays(model, clip, tmp_path):
     start = float(printed.split("c7, ")[1].split("-")[0])
     assert start >= 3 and np.array_equal(cv2.imread(str(tmp_path / "still.png"))[..., ::-1],
                                          _frame_at(done.picture, start + 0.5).astype(np.uint8))
+
+
+def test_labels_that_share_a_peak_do_not_hide_each_other():
+    """Two sources with one peak near the bottom edge (as on the README's still): each label keeps every pixel
+    of its text, the second one moved a line away from the first."""
+    from msl_core.locate.overlay import colours, window_layer
+    from msl_core.locate.sources import Source, Window
+
+    w, h, peak = 320, 240, (90, 232)
+    palette = colours(("cattle", "equines"))
+    a = Source("equines", 0.47, peak, (60, 170, 150, 239), 0.9, 1.0, True)
+    b = Source("cattle", 0.32, peak, (60, 170, 150, 239), 0.9, 1.0, True)
+    maps = {name: np.zeros((h, w), np.float32) for name in palette}
+
+    def text_pixels(sources: list[Source], name: str) -> int:
+        """Pixels near the category's own colour right of its marker: its label's letters (anti-aliased)."""
+        rgba = window_layer(Window(0, 0.0, 1.0, sources), maps, palette, [], w, h).rgba[:, peak[0] + 8 :]
+        return int((np.abs(rgba[..., :3].astype(int) - palette[name]).max(-1) < 80).sum())
+
+    alone = {s.category: text_pixels([s], s.category) for s in (a, b)}
+    assert min(alone.values()) > 20
+    assert {s.category: text_pixels([a, b], s.category) for s in (a, b)} == alone

@@ -40,14 +40,27 @@ class Layer:
         return np.round(picture * (1 - alpha) + self.rgba[..., :3] * alpha).astype(np.uint8)
 
 
-def _text(ink: np.ndarray, text: str, x: int, y: int, scale: float, colour: tuple[int, ...]) -> None:
-    """Opaque text on a dark backing box, its top-left at (x, y) (kept inside the picture); `ink` is RGBA."""
+def _text(ink: np.ndarray, text: str, x: int, y: int, scale: float, colour: tuple[int, ...],
+          taken: list[tuple[int, int, int, int]] | None = None) -> None:
+    """Opaque text on a dark backing box, its top-left at (x, y) (kept inside the picture); `ink` is RGBA. With
+    `taken` (boxes of labels already drawn), the label moves a line down or up, the nearest first, until it
+    covers none of them (labels of sources that share a peak would hide each other), and its box is added."""
     thick = max(1, round(scale * 2))
     (tw, th), base = cv2.getTextSize(text, FONT, scale, thick)
     h, w = ink.shape[:2]
-    x, y = min(max(0, x), max(0, w - tw - 4)), min(max(0, y), max(0, h - th - base - 4))
-    cv2.rectangle(ink, (x, y), (x + tw + 4, y + th + base + 4), (16, 16, 16, 255), -1)
+    x, bw, bh = min(max(0, x), max(0, w - tw - 4)), tw + 4, th + base + 4
+    tries = [y + sign * k * bh for k in range(h // bh + 1) for sign in (1, -1)]  # nearest line first
+    places = [min(max(0, t), max(0, h - bh)) for t in tries]
+    y = next((t for t in places if not any(_overlap((x, t, bw, bh), b) for b in taken or ())), places[0])
+    if taken is not None:
+        taken.append((x, y, bw, bh))
+    cv2.rectangle(ink, (x, y), (x + bw, y + bh), (16, 16, 16, 255), -1)
     cv2.putText(ink, text, (x + 2, y + th + 2), FONT, scale, (*colour[:3], 255), thick, cv2.LINE_AA)
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Whether two (x, y, width, height) boxes share any pixel."""
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
 def window_layer(window: Window, maps: dict[str, np.ndarray], palette: dict[str, tuple[int, int, int]],
@@ -61,10 +74,10 @@ def window_layer(window: Window, maps: dict[str, np.ndarray], palette: dict[str,
         contours, _ = cv2.findContours((maps[s.category] >= BOX_LEVEL).astype(np.uint8), cv2.RETR_EXTERNAL,
                                        cv2.CHAIN_APPROX_SIMPLE)
         cv2.drawContours(ink, contours, -1, paint[s.category], max(1, round(scale * 3)), cv2.LINE_AA)
+    taken = _legend(ink, window, palette, heard, scale, title)
     for s in drawn:
         cv2.drawMarker(ink, s.peak, paint[s.category], cv2.MARKER_CROSS, round(24 * scale), max(1, round(scale * 3)))
-        _text(ink, f"{s.category} {s.probability:.2f}", s.peak[0] + 8, s.peak[1] + 8, scale, paint[s.category])
-    _legend(ink, window, palette, heard, scale, title)
+        _text(ink, f"{s.category} {s.probability:.2f}", s.peak[0] + 8, s.peak[1] + 8, scale, paint[s.category], taken)
     layer = _blend([maps[s.category] for s in drawn], [palette[s.category] for s in drawn], height, width)
     drawn_on = ink[..., 3].copy()
     ink[..., 3] = 255
@@ -93,8 +106,10 @@ def _blend(maps: list[np.ndarray], colours: list[tuple[int, int, int]], height: 
     return np.round(full).clip(0, 255).astype(np.uint8)
 
 
-def _legend(ink: np.ndarray, window: Window, palette: dict, heard: list[str], scale: float, title: str) -> None:
-    """Top-left: the time, then every category heard anywhere in the input with its probability now."""
+def _legend(ink: np.ndarray, window: Window, palette: dict, heard: list[str], scale: float,
+            title: str) -> list[tuple[int, int, int, int]]:
+    """Top-left: the time, then every category heard anywhere in the input with its probability now → the
+    legend's box (labels keep off it)."""
     now = {s.category: s for s in window.sources}
     lines = [(f"{title}{window.start_s:.1f}-{window.end_s:.1f} s" + ("" if heard else ": no category heard"),
               (235, 235, 235))]
@@ -102,6 +117,7 @@ def _legend(ink: np.ndarray, window: Window, palette: dict, heard: list[str], sc
         s = now.get(name)
         state = "-" if s is None else f"{s.probability:.2f}" + (" off screen" if s.on_screen is False else "")
         lines.append((f"{name} {state}", palette[name] if s else (150, 150, 150)))
-    step = round(34 * scale) + 6
+    step, taken = round(34 * scale) + 6, []
     for k, (text, colour) in enumerate(lines):
-        _text(ink, text, 6, 6 + k * step, scale, colour)
+        _text(ink, text, 6, 6 + k * step, scale, colour, taken)
+    return taken

@@ -17,10 +17,11 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Self
+from typing import Self, TypeVar
 
 import cv2
 import numpy as np
@@ -38,6 +39,7 @@ from msl_core.models.localization import LocalizationConfig, localize_features
 from msl_core.stores.atomic import atomic_files
 from msl_core.training.model_file import load_model_file
 
+T = TypeVar("T")
 SOUND_BATCH = 64  # windows of sound per pass over a photo (its one frame goes through the vision net once per pass)
 
 
@@ -91,7 +93,7 @@ class Locator:
         for first in range(0, len(audio), SOUND_BATCH):
             logmel = torch.from_numpy(audio.logmel(first, first + SOUND_BATCH)).to(self.device)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
-                fa = model.audio(logmel.unsqueeze(1))
+                fa = model.audio(logmel.unsqueeze(1).contiguous(memory_format=torch.channels_last))
             heard |= (torch.sigmoid(model.audio_head(fa).float().mean((2, 3))) > self.opts.threshold).any(0).cpu().numpy()
             chunks.append(fa)
         return torch.cat(chunks), [self.categories[c] for c in self.keep if heard[c]]
@@ -208,9 +210,61 @@ class OverlayEncoder:
         self.err.close()
 
 
+class Ahead(Iterator[T]):
+    """`items` made by a thread (started at once) up to `depth` ahead of the caller, their exceptions raised here;
+    `close` stops the thread. Reading a pipe and resizing a picture release the GIL, so the frames are decoded
+    and resized while the model runs."""
+
+    _END = object()
+
+    def __init__(self, items: Iterator[T], depth: int) -> None:
+        self._items, self._made, self._stop = items, queue.Queue(maxsize=depth), threading.Event()
+        self._maker = threading.Thread(target=self._make, daemon=True)
+        self._maker.start()
+
+    def _make(self) -> None:
+        with contextlib.closing(self._items):
+            try:
+                for item in self._items:
+                    while not self._stop.is_set():
+                        with contextlib.suppress(queue.Full):
+                            self._made.put(item, timeout=0.05)
+                            break
+                    if self._stop.is_set():
+                        return
+            except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+                self._made.put(exc)
+                return
+        self._made.put(self._END)
+
+    def __next__(self) -> T:
+        item = self._made.get()
+        if item is self._END or isinstance(item, BaseException):
+            self._made.put(item)  # every later call ends the same way
+            if isinstance(item, BaseException):
+                raise item
+            raise StopIteration
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        with contextlib.suppress(queue.Empty):
+            self._made.get_nowait()  # a maker blocked on a full queue sees the stop
+        self._maker.join()
+
+
 def video_windows(loc: Locator, path: Path, info: media.MediaInfo, audio: AudioWindows,
                   draw: Callable[[Layer], None] | None) -> list[Window]:
     """The windows of a video in order; each one's drawing goes to `draw` as soon as its maps are ready."""
+    # window j is paired with the frame shown at its start; their decoding starts now, beside the audio branch
+    picks = np.round(audio.starts * info.frame_rate).astype(np.int64)
+    frames = Ahead((model_frame(frame, loc.spec) for frame in frames_at(path, info, picks)), depth=2)
+    with contextlib.closing(frames):
+        return _windows(loc, path, info, audio, frames, draw)
+
+
+def _windows(loc: Locator, path: Path, info: media.MediaInfo, audio: AudioWindows, frames: Iterator[np.ndarray],
+             draw: Callable[[Layer], None] | None) -> list[Window]:
     fa, heard = loc.hear(audio)
     windows, batch, w, h = [], [], info.width, info.height
     bar = tqdm(total=len(audio), desc=f"locate {path.name}", unit="window", file=sys.stderr,
@@ -227,9 +281,9 @@ def video_windows(loc: Locator, path: Path, info: media.MediaInfo, audio: AudioW
         bar.update(len(batch))
         batch.clear()
 
-    with bar:  # window j is paired with the frame shown at its start
-        for frame in frames_at(path, info, np.round(audio.starts * info.frame_rate).astype(np.int64)):
-            batch.append(model_frame(frame, loc.spec))
+    with bar:
+        for frame in frames:
+            batch.append(frame)
             if len(batch) == loc.batch_size:
                 run_batch()
         if batch:
@@ -237,14 +291,14 @@ def video_windows(loc: Locator, path: Path, info: media.MediaInfo, audio: AudioW
     return windows
 
 
-def locate_video(loc: Locator, path: Path, out_dir: Path, name: str | None = None) -> Located:
-    """Sources per window of a video, and its overlay (unless `video=False`)."""
-    info = check_video(path)
-    audio = audio_windows(path, loc.spec, loc.opts.fps)
+def locate_video(loc: Locator, path: Path, info: media.MediaInfo, out_dir: Path, name: str | None = None) -> Located:
+    """Sources per window of a video (`info`: its `check_video`), and its overlay (unless `video=False`)."""
     with Outputs(out_dir, name or path.stem, ".mp4" if loc.opts.video else None) as out:
+        # the encoder starts first: it opens the file and encodes the sound while the sound is decoded here
         encoder = OverlayEncoder(out.tmp["picture"], path, info.width, info.height, loc.opts.fps) \
             if loc.opts.video else None
         try:
+            audio = audio_windows(path, loc.spec, loc.opts.fps)
             with loc.threads(encoding=encoder is not None):
                 windows = video_windows(loc, path, info, audio, encoder.write if encoder else None)
             if encoder:
@@ -303,10 +357,13 @@ def locate(inputs: list[str | Path], model: str | Path | Locator, out_dir: str |
     for p in paths:
         if not p.is_file():
             raise BadInput(p, "file not found")
-    loc = model if isinstance(model, Locator) else Locator(model, opts, device)
-    if len(paths) == 1:
-        return locate_video(loc, paths[0], Path(out_dir), name)
-    return locate_image(loc, paths[0], paths[1], Path(out_dir), name)
+    if len(paths) == 2:
+        loc = model if isinstance(model, Locator) else Locator(model, opts, device)
+        return locate_image(loc, paths[0], paths[1], Path(out_dir), name)
+    with ThreadPoolExecutor(1) as pool:  # ffprobe reads the video while the model loads
+        probed = pool.submit(check_video, paths[0])
+        loc = model if isinstance(model, Locator) else Locator(model, opts, device)
+        return locate_video(loc, paths[0], probed.result(), Path(out_dir), name)
 
 
 def locate_test_clips(index_csv: str | Path, model: str | Path, out_dir: str | Path, n: int, opts: LocateOptions,

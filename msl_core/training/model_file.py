@@ -11,6 +11,7 @@ therefore needs no config.yaml. Every field holds only tensors and plain Python 
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -105,7 +106,7 @@ def read_model_file(path: str | Path) -> dict:
     if not path.is_file():
         raise BadInput(path, "model file not found")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)  # tensors read as used
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BadInput(path, f"not a readable msl model file ({first[:160]})") from exc
@@ -120,16 +121,23 @@ def read_model_file(path: str | Path) -> dict:
 
 
 def load_model_file(path: str | Path, device: torch.device | str = "cpu") -> ModelFile:
-    """Rebuild the network of a model file with its stored pixel normalisation, in eval mode on `device`."""
+    """Rebuild the network of a model file with its stored pixel normalisation, in eval mode on `device`.
+
+    The network is built on the meta device (shapes only: no random initialisation to throw away) and takes the
+    file's tensors as its own (`assign`), so loading costs little more than reading the file."""
     state = read_model_file(path)
-    model = build_model(ModelConfig.from_dict(state["model_config"]), None, warn_random=False)
+    with torch.device("meta"):
+        model = build_model(ModelConfig.from_dict(state["model_config"]), None, warn_random=False)
     try:
-        model.load_state_dict(state["state_dict"])
+        model.load_state_dict(state["state_dict"], assign=True)
     except RuntimeError as exc:
         raise BadInput(path, f"weights do not fit the stored model config ({str(exc).splitlines()[0]})") from exc
     spec = InferenceSpec.from_dict(state["inference"])
-    model.pixel_mean.copy_(torch.tensor(spec.pixel_mean).view(1, 3, 1, 1))
-    model.pixel_std.copy_(torch.tensor(spec.pixel_std).view(1, 3, 1, 1))
+    model.pixel_mean = torch.tensor(spec.pixel_mean).view(1, 3, 1, 1)  # non-persistent buffers: not in the file
+    model.pixel_std = torch.tensor(spec.pixel_std).view(1, 3, 1, 1)
+    unfilled = [name for name, t in itertools.chain(model.named_parameters(), model.named_buffers()) if t.is_meta]
+    if unfilled:  # a buffer computed at construction (not saved) that this loader does not rebuild
+        raise BadInput(path, f"holds no values for {', '.join(unfilled[:3])}: this msl cannot rebuild them")
     on_screen = OnScreen(**state["on_screen"]) if state["on_screen"] else None
     return ModelFile(model.to(device).eval(), int(state["stage"]), spec, str(state["dataset"]), dict(state["metrics"]),
                      str(state["config_hash"]), int(state["epochs"]), on_screen, Path(path))
