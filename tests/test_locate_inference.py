@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from msl_core.locate.inference import for_inference
+from msl_core.models.inference_rewrites import for_inference
 from msl_core.models.mobilenet_v2 import Conv2dSame, MobileNetV2Features
 from msl_core.models.trunks import ResNetBackbone
 

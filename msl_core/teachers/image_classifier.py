@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from msl_core.errors import ConfigError
+from msl_core.models.inference_rewrites import for_inference
 from msl_core.teachers.choices import IMAGE_CLASSIFIERS
 
 CLASSIFIERS = IMAGE_CLASSIFIERS.names()
@@ -31,7 +32,7 @@ class ImageClassifier:
         if not weights:
             raise ConfigError("labels.image_classifier_weights", f"{name} needs a weights file (no random weights)")
         self.name, self.device = name, torch.device(device)
-        self.model = self.spec.load(weights).to(self.device)
+        self.model = for_inference(self.spec.load(weights).to(self.device))  # batch norms folded: same function
         self.mean = torch.tensor(self.spec.mean, device=self.device)[:, None, None]
         self.std = torch.tensor(self.spec.std, device=self.device)[:, None, None]
 

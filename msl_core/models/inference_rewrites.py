@@ -1,4 +1,4 @@
-"""The stage-2 network as `msl locate` runs it, rewritten once at load for speed on CPU:
+"""A network as inference runs it (`msl locate`, the image teacher), rewritten once at load for speed on CPU:
 
 - every batch norm folded into the convolution before it (an eval-mode batch norm is an affine map per channel);
 - the converted MobileNetV2's stride-1 "SAME" convolutions padded by the convolution itself (their padding is
@@ -6,7 +6,8 @@
 
 Both compute the same function: the outputs differ by float rounding (about 1e-6 relative), which the per-second
 sources (rounded to 4 decimals) do not show. Together with one frame per forward pass (the 256×256 activations
-then stay in cache) they cut the backbones' CPU time by about half (bench/locate_throughput.py).
+then stay in cache) they cut the backbones' CPU time by about half (bench/locate_throughput.py); the image teacher classifies
+1.65× as many crops per second.
 """
 
 from __future__ import annotations
