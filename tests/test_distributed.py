@@ -25,10 +25,11 @@ import torch
 from msl_core.config import load_config, settings
 from msl_core.errors import ConfigError, MslError
 from msl_core.training.data import EpochBatchSampler
-from msl_core.training.distributed import RankSlices, check_gpus
+from msl_core.training.distributed import Ranks, RankSlices, check_gpus
 from msl_core.training.launch import TrainJob, torchrun_command, train, write_job
 from msl_core.training.loop import StageOutputs
 from msl_core.training.synthetic import write_synthetic_inputs
+from support import ddp_steps
 from support.workspace import REPO
 
 LOSS_TOL = 1e-5  # per-epoch mean loss terms, N = 2 against N = 1
@@ -45,7 +46,7 @@ def test_each_rank_reads_its_slice_of_the_same_global_batches():
         for part in parts:
             part.set_epoch(epoch)
         for batch, *slices in zip(whole, *parts, strict=True):
-            assert sum(slices, []) == batch and max(map(len, slices)) - min(map(len, slices)) <= 1
+            assert [row for part in slices for row in part] == batch and max(map(len, slices)) - min(map(len, slices)) <= 1
 
 
 def test_a_batch_that_does_not_split_over_the_gpus_is_refused_naming_the_key():
@@ -56,6 +57,23 @@ def test_a_batch_that_does_not_split_over_the_gpus_is_refused_naming_the_key():
     with pytest.raises(ConfigError, match="train.batch_size"):
         settings.train_gpus(config, "scenes")
     assert settings.train_gpus(load_config(REPO / "config.yaml", {"train": {"gpus": 2}}), "scenes") == 2
+
+
+def test_the_arithmetic_of_two_ranks_is_that_of_one_process(tmp_path):
+    """float64 network with msl's losses: rows split 4 + 3, a trainable batch norm, the pairwise correspondence loss,
+    SGD with momentum, an unused layer; three steps in two gloo processes against one. Measured: equal to 2.2e-16."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    torch.multiprocessing.spawn(ddp_steps.rank_main, args=(2, str(tmp_path), port), nprocs=2)
+    two = torch.load(tmp_path / "weights.pt", weights_only=True)
+    one = ddp_steps.train_steps(Ranks())
+    start = ddp_steps.Small().double().state_dict()
+    floats = [k for k in one if one[k].is_floating_point()]
+    moved = max((one[k] - start[k]).abs().max().item() for k in floats)
+    worst = max((one[k] - two[k]).abs().max().item() for k in floats)
+    assert moved > 0.05 and worst < 1e-12, (moved, worst)
+    assert one["bn.num_batches_tracked"] == two["bn.num_batches_tracked"] == ddp_steps.STEPS
 
 
 # ---- real runs: two gloo processes through the launcher (slow on shared CPUs: minutes) ----
@@ -99,11 +117,14 @@ def test_two_processes_train_both_stages_as_one(one_process, capfd):
     root, files = one_process
     s1, s2 = root / "n2" / "stage1", root / "n2" / "stage2"
     train(_job(files, 1, s1, 2), gpus=2)
-    train(_job(files, 2, s2, 1, stage1_model=s1 / "model.pt"), gpus=2)
+    # stage 2 from the same stage-1 model as the reference: its probability filters are thresholds, where a
+    # start 1e-4 away may flip a pair in or out (1e-3 in the losses) and no longer measure stage 2 itself
+    train(_job(files, 2, s2, 1, stage1_model=root / "n1" / "stage1" / "model.pt"), gpus=2)
     for stage in ("stage1", "stage2"):
         one, two = StageOutputs.in_dir(root / "n1" / stage), StageOutputs.in_dir(root / "n2" / stage)
-        assert _max_loss_difference(one.metrics, two.metrics) < LOSS_TOL, stage
-        assert _max_weight_difference(one.model, two.model) < WEIGHT_TOL, stage
+        losses, weights = _max_loss_difference(one.metrics, two.metrics), _max_weight_difference(one.model, two.model)
+        print(f"{stage}: N=2 against N=1, max |loss difference| {losses:.2e}, max |weight difference| {weights:.2e}")
+        assert losses < LOSS_TOL and weights < WEIGHT_TOL, stage
         # rank 0 alone wrote: the same files as one process, and nothing half-written or locked left behind
         assert sorted(p.name for p in two.model.parent.iterdir()) == sorted(p.name for p in one.model.parent.iterdir())
     assert "align" in pd.read_csv(s2.metrics) and "background" in pd.read_csv(s2.metrics)
@@ -138,7 +159,7 @@ def test_a_preempted_two_process_run_resumes_in_one(one_process, tmp_path):
 
 @pytest.mark.slow
 def test_a_failing_process_ends_the_job_with_its_message(one_process, tmp_path):
-    root, files = one_process
+    files = one_process[1]
     out = tmp_path / "stage1"
     out.mkdir()
     # another live writer holds the checkpoint: rank 0 fails saving it while rank 1 waits at the barrier

@@ -17,11 +17,11 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from msl_core.errors import BadInput
-from msl_core.training.distributed import RankSlices
 from msl_core.stores.frames import FramesStore
 from msl_core.stores.hdf5 import H5Rows
 from msl_core.stores.labels import LabelsStore
 from msl_core.stores.logmel import LogmelStore
+from msl_core.training.distributed import RankSlices
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ the global batch too (`GlobalBatchNorm`). One rank alone is exactly the single-p
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,9 @@ from torch.distributed.nn.functional import all_gather, all_reduce
 from torch.utils.data import Sampler
 
 from msl_core.errors import ConfigError
+
+# The autograd collectives are public and documented; their successors (_functional_collectives) are private.
+warnings.filterwarnings("ignore", "torch.distributed.nn.functional", FutureWarning)
 
 # Outputs that already cover the whole global batch (the correspondence head scores the gathered pairs).
 PAIRWISE = ("avc_logits",)
@@ -155,7 +159,7 @@ class GlobalBatchNorm(nn.BatchNorm2d):
     def forward(self, x: Tensor) -> Tensor:
         if not self.training or not dist.is_initialized() or dist.get_world_size() == 1:
             return super().forward(x)
-        xf = x.float()
+        xf = x.to(torch.promote_types(x.dtype, torch.float32))  # bf16 under autocast: statistics in float32
         sums = all_reduce(torch.cat([xf.sum((0, 2, 3)), xf.new_tensor([xf.numel() / xf.shape[1]])]))
         mean, count = sums[:-1] / sums[-1], sums[-1]
         centred = xf - mean[None, :, None, None]
@@ -171,8 +175,8 @@ class GlobalBatchNorm(nn.BatchNorm2d):
     def _update_running(self, mean: Tensor, var: Tensor, n: float) -> None:
         self.num_batches_tracked += 1
         factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
-        self.running_mean.lerp_(mean, factor)
-        self.running_var.lerp_(var * n / max(n - 1.0, 1.0), factor)
+        self.running_mean.lerp_(mean.to(self.running_mean.dtype), factor)
+        self.running_var.lerp_((var * n / max(n - 1.0, 1.0)).to(self.running_var.dtype), factor)
 
 
 class RankSlices(Sampler[list[int]]):
