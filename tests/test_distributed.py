@@ -11,6 +11,7 @@ gathered sums), not arithmetic: a wrong gather or a rank-local batch norm moves 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -30,7 +31,7 @@ from msl_core.training.launch import TrainJob, torchrun_command, train, write_jo
 from msl_core.training.loop import StageOutputs
 from msl_core.training.synthetic import write_synthetic_inputs
 from support import ddp_steps
-from support.workspace import REPO
+from support.workspace import REPO, run_snakemake
 
 LOSS_TOL = 1e-5  # per-epoch mean loss terms, N = 2 against N = 1
 WEIGHT_TOL = 1e-3  # every tensor of model.pt
@@ -57,6 +58,16 @@ def test_a_batch_that_does_not_split_over_the_gpus_is_refused_naming_the_key():
     with pytest.raises(ConfigError, match="train.batch_size"):
         settings.train_gpus(config, "scenes")
     assert settings.train_gpus(load_config(REPO / "config.yaml", {"train": {"gpus": 2}}), "scenes") == 2
+
+
+def test_the_training_rules_ask_for_train_gpus_gpus(workspace):
+    """The rules' gpu resource, which the Slurm plugin turns into --gpus (a global limit below it caps it, as
+    profiles/default's gpu: 1 does on one machine)."""
+    proc = run_snakemake(workspace, "-n", "--config", "preset=tiny", "train={gpus: 2}", "--resources", "gpu=4", "--",
+                         "results/scenes/stage2/model.pt")
+    jobs = dict(re.findall(r"^rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", proc.stdout + proc.stderr, re.MULTILINE))
+    assert {rule: re.search(r"gpu=(\d+)", jobs[rule]).group(1) for rule in ("train_stage1", "train_stage2")} == \
+        {"train_stage1": "2", "train_stage2": "2"}, jobs
 
 
 def test_the_arithmetic_of_two_ranks_is_that_of_one_process(tmp_path):
