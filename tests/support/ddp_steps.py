@@ -15,7 +15,7 @@ from msl_core.models.coarse_to_fine import CorrespondenceHead
 from msl_core.models.losses import classification_loss, correspondence_loss
 from msl_core.training.distributed import Ranks
 
-ROWS, STEPS = 7, 3  # 7 rows: two ranks hold 4 and 3
+BATCHES = (7, 7, 2)  # over three ranks: 3 + 2 + 2 rows, then 1 + 1 + 0 (a last short batch)
 
 
 class Small(nn.Module):
@@ -32,16 +32,16 @@ class Small(nn.Module):
 
 
 def train_steps(ranks: Ranks) -> dict[str, torch.Tensor]:
-    """STEPS steps on seeded global batches of ROWS rows; this rank takes its contiguous slice of each."""
+    """A step on each of the seeded global BATCHES; this rank takes its contiguous slice of each."""
     torch.manual_seed(0)
     model = Small().double()
     optimizer = torch.optim.SGD([p for n, p in model.named_parameters() if not n.startswith("unused")], lr=0.5,
                                 momentum=0.9, weight_decay=1e-3)
     net = ranks.wrap(model, optimizer)
     data = torch.Generator().manual_seed(1)
-    for _ in range(STEPS):
-        x, y = torch.randn(ROWS, 3, 6, 6, generator=data, dtype=torch.float64), torch.rand(ROWS, 2, generator=data)
-        part = torch.tensor_split(torch.arange(ROWS), ranks.world)[ranks.rank]
+    for rows in BATCHES:
+        x, y = torch.randn(rows, 3, 6, 6, generator=data, dtype=torch.float64), torch.rand(rows, 2, generator=data)
+        part = torch.tensor_split(torch.arange(rows), ranks.world)[ranks.rank]
         shard = ranks.shard(len(part))
         with shard.pairs_across_ranks(model):
             out = shard.gather_outputs(net(x[part]))
