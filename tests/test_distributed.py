@@ -1,11 +1,14 @@
 """Training in `train.gpus` processes (training/distributed.py, training/launch.py): on CPU, two gloo processes
 started by the launcher the rules use train as one process does with the same global batch.
 
-Measured (CPU, gloo, this synthetic set, stage 1 two epochs at lr 1e-2, stage 2 one epoch): per-epoch losses of two
-processes and one differ by at most ~2e-6, final weights by at most ~2e-4 (BN running statistics and the first
-convolution of the randomly initialised vision ResNet, whose gradients are largest); the tolerances below leave
-a margin of about five. The difference is float summation order (per-rank convolutions over half the batch, the
-gathered sums), not arithmetic: a wrong gather or a rank-local batch norm moves the losses by 1e-2 and more.
+The arithmetic is exact: in float64 three ranks give one process's weights to 2.2e-16 (the first test below).
+The real runs differ by float summation order (convolutions over half the batch, gathered sums), which training
+amplifies: measured on this synthetic set (CPU, N = 2 against N = 1; per-epoch losses, every tensor of model.pt):
+- stage 1 (random-initialised ResNet-18s, lr 1e-2, 2 epochs of 2 steps): losses 9.1e-5, weights 3.0e-3 (the audio
+  ResNet's batch-norm running variances). One process alone moves by 1.8e-5 and 2.7e-4 between 1 and 2 threads.
+- stage 2 (1 epoch from the same stage-1 model): losses 3.6e-7, weights 8.3e-7.
+- stage 1 preempted after epoch 1 with N = 2 and finished with N = 1: losses 8.3e-5.
+The tolerances leave a margin of about five over these.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ from msl_core.training.synthetic import write_synthetic_inputs
 from support import ddp_steps
 from support.workspace import REPO, run_snakemake
 
-LOSS_TOL = 1e-5  # per-epoch mean loss terms, N = 2 against N = 1
-WEIGHT_TOL = 1e-3  # every tensor of model.pt
+# (per-epoch mean loss terms, every tensor of model.pt), N = 2 against N = 1
+TOLERANCE = {"stage1": (5e-4, 1.5e-2), "stage2": (1e-5, 1e-5)}
 
 
 def test_each_rank_reads_its_slice_of_the_same_global_batches():
@@ -136,7 +139,7 @@ def test_two_processes_train_both_stages_as_one(one_process, capfd):
         one, two = StageOutputs.in_dir(root / "n1" / stage), StageOutputs.in_dir(root / "n2" / stage)
         losses, weights = _max_loss_difference(one.metrics, two.metrics), _max_weight_difference(one.model, two.model)
         print(f"{stage}: N=2 against N=1, max |loss difference| {losses:.2e}, max |weight difference| {weights:.2e}")
-        assert losses < LOSS_TOL and weights < WEIGHT_TOL, stage
+        assert losses < TOLERANCE[stage][0] and weights < TOLERANCE[stage][1], stage
         # rank 0 alone wrote: the same files as one process, and nothing half-written or locked left behind
         assert sorted(p.name for p in two.model.parent.iterdir()) == sorted(p.name for p in one.model.parent.iterdir())
     assert "align" in pd.read_csv(s2.metrics) and "background" in pd.read_csv(s2.metrics)
@@ -165,8 +168,11 @@ def test_a_preempted_two_process_run_resumes_in_one(one_process, tmp_path):
     assert state["epoch"] == 1 and not (out / "model.pt").exists()
     train(job)  # one process takes over after epoch 1
     reference = StageOutputs.in_dir(root / "n1" / "stage1")
-    assert _max_loss_difference(reference.metrics, out / "metrics.csv") < LOSS_TOL
-    assert _max_weight_difference(reference.model, out / "model.pt") < WEIGHT_TOL
+    losses = _max_loss_difference(reference.metrics, out / "metrics.csv")
+    weights = _max_weight_difference(reference.model, out / "model.pt")
+    print(f"stage1, N=2 preempted after epoch 1, N=1 after: max |loss difference| {losses:.2e}, "
+          f"max |weight difference| {weights:.2e}")
+    assert losses < TOLERANCE["stage1"][0] and weights < TOLERANCE["stage1"][1]
 
 
 @pytest.mark.slow
