@@ -128,7 +128,7 @@ def one_process(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_two_processes_train_both_stages_as_one(one_process, capfd):
+def test_two_processes_train_both_stages_as_one(one_process):
     root, files = one_process
     s1, s2 = root / "n2" / "stage1", root / "n2" / "stage2"
     train(_job(files, 1, s1, 2), gpus=2)
@@ -142,10 +142,6 @@ def test_two_processes_train_both_stages_as_one(one_process, capfd):
         assert losses < TOLERANCE[stage][0] and weights < TOLERANCE[stage][1], stage
         # rank 0 alone wrote: the same files as one process, and nothing half-written or locked left behind
         assert sorted(p.name for p in two.model.parent.iterdir()) == sorted(p.name for p in one.model.parent.iterdir())
-    assert "align" in pd.read_csv(s2.metrics) and "background" in pd.read_csv(s2.metrics)
-    log = capfd.readouterr().err
-    assert log.count("epoch 1: cls_audio") == 2  # one line per stage: only rank 0 logs
-    assert "2 process(es)" in log
 
 
 @pytest.mark.slow
