@@ -30,6 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 THROUGHPUT_ONLY = {
     "device": "where the networks run (CPU and GPU give the same results up to float rounding)",
     "train.workers": "data-loader processes",
+    # the train rules' gpu resource follows it (tests/test_distributed.py checks it and the equal results)
+    "train.gpus": "training processes, one per GPU: the same losses and weights as one process up to float rounding",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import h5py
 import pandas as pd
+import pytest
 
 from msl_core.training.synthetic import write_synthetic_inputs
 from support.coco import split_boxes
@@ -31,3 +32,18 @@ def test_tiny_preset_trains_both_stages_and_localizes(workspace):
     proc = run_snakemake(workspace, "--config", "preset=tiny", "--allowed-rules", *rules, "-n", "--",
                          "results/scenes/maps.h5")
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_tiny_preset_trains_in_two_processes(workspace):
+    """train.gpus: 2 through the rules' own script: two gloo processes on CPU, one log written by process 0."""
+    res = workspace / "results" / "scenes"
+    files = write_synthetic_inputs(res, n=12, size=64, num_classes=3, splits=("train", "val", "test"))
+    split_boxes(files.index, "val", res / "annotations" / "val.json", size=64)
+    rules = ["train_stage1", "train_stage2", "convert_mobilenet"]
+    run_snakemake(workspace, "--config", "preset=tiny", "train={gpus: 2}", "--allowed-rules", *rules, "--resources",
+                  "gpu=2", "--", "results/scenes/stage2/model.pt")
+    for stage in ("stage1", "stage2"):
+        log = (res / "logs" / f"train_{stage}.log").read_text()
+        assert "2 process(es)" in log and log.count("epoch 1: cls_audio") == 1, log[-2000:]
+        assert {"val_loss", "val_success"} <= set(pd.read_csv(res / stage / "metrics.csv"))

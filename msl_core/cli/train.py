@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import torch
 
 from msl_core.cli.params import workflow_config
 from msl_core.config import settings
@@ -20,28 +19,21 @@ from msl_core.runlog import setup_logging
 @click.option("--results", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--threads", default=2, show_default=True, help="CPU threads.")
 def train_cmd(dataset: str, stage: str, config_path: str, results: str, threads: int) -> None:
-    """Train one stage (resumes from <results>/<dataset>/stage<k>/checkpoint.pt when it matches)."""
-    from msl_core.models import ModelConfig
-    from msl_core.training.data import TrainingFiles, open_training_data
-    from msl_core.training.loop import (
-        RunOptions,
-        StageOutputs,
-        TrainConfig,
-        train_stage,
-    )
+    """Train one stage (resumes from <results>/<dataset>/stage<k>/checkpoint.pt when it matches) in train.gpus
+    processes."""
+    from msl_core.training.data import TrainingFiles
+    from msl_core.training.launch import TrainJob, train
+    from msl_core.training.loop import StageOutputs
 
     setup_logging()
-    torch.set_num_threads(threads)
     config, k, root = workflow_config(config_path), int(stage), Path(results) / dataset
     files = TrainingFiles(root / "frames.h5", root / "logmel.h5", root / "labels.h5", root / "index.csv")
-    data = open_training_data(files)
-    model_cfg = ModelConfig(num_classes=data.num_classes, categories=data.categories,
-                            **settings.model_settings(config, dataset))
-    opts = RunOptions(device=resolve_device(config["device"]), workers=config["train"]["workers"])
-    train_stage(data, model_cfg, TrainConfig(**settings.train_settings(config, dataset, k)),
-                StageOutputs.in_dir(root / f"stage{k}"), opts,
-                vision_weights=settings.vision_weights(config, dataset),
-                stage1_model=root / "stage1" / "model.pt" if k == 2 else None)
+    job = TrainJob.of(files, settings.model_settings(config, dataset), settings.train_settings(config, dataset, k),
+                      StageOutputs.in_dir(root / f"stage{k}"), device=config["device"],
+                      workers=config["train"]["workers"], threads=threads,
+                      vision_weights=settings.vision_weights(config, dataset),
+                      stage1_model=root / "stage1" / "model.pt" if k == 2 else None)
+    train(job, settings.train_gpus(config, dataset))
 
 
 @click.command("localize")

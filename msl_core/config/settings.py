@@ -107,6 +107,15 @@ def train_settings(config: dict, dataset: str, stage: int) -> dict:
     return settings
 
 
+def train_gpus(config: dict, dataset: str) -> int:
+    """Training processes of a dataset's stages (`train.gpus`, one per GPU): each takes batch_size / gpus rows."""
+    from msl_core.training.distributed import check_gpus
+
+    t = _dataset(config, dataset)["train"]
+    check_gpus(t["gpus"], t["batch_size"])
+    return t["gpus"]
+
+
 def localize_settings(config: dict) -> dict:
     """Keyword arguments of `LocalizationConfig`."""
     e = config["evaluate"]

@@ -21,6 +21,7 @@ from msl_core.stores.frames import FramesStore
 from msl_core.stores.hdf5 import H5Rows
 from msl_core.stores.labels import LabelsStore
 from msl_core.stores.logmel import LogmelStore
+from msl_core.training.distributed import RankSlices
 
 
 @dataclass(frozen=True)
@@ -186,11 +187,16 @@ class EpochBatchSampler(Sampler[list[int]]):
         return len(self._batches())
 
 
-def make_loader(data: TrainingData, batch_size: int, seed: int, workers: int, pin_memory: bool) -> DataLoader:
-    """A DataLoader of whole batches (the reader does the batching); workers persist across epochs."""
+def make_loader(data: TrainingData, batch_size: int, seed: int, workers: int, pin_memory: bool, rank: int = 0,
+                world: int = 1) -> DataLoader:
+    """A DataLoader of whole batches (the reader does the batching); workers persist across epochs.
+
+    With `world` > 1 processes, this one (`rank`) reads its slice of every batch (distributed.py).
+    """
+    sampler = EpochBatchSampler(data.rows, batch_size, seed, data.clips)
     return DataLoader(
         BatchReader(data.files),
-        sampler=EpochBatchSampler(data.rows, batch_size, seed, data.clips),
+        sampler=sampler if world == 1 else RankSlices(sampler, rank, world),
         batch_size=None,
         num_workers=workers,
         pin_memory=pin_memory,

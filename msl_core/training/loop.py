@@ -34,6 +34,7 @@ from msl_core.training.checkpoint import (
 )
 from msl_core.training.curves import plot_losses
 from msl_core.training.data import TrainingData, epoch_generator, make_loader
+from msl_core.training.distributed import Ranks
 from msl_core.training.model_file import inference_spec, read_model_file, save_model, write_model_card
 from msl_core.training.on_screen import on_screen_threshold
 from msl_core.training.validation import ValSplit, validate
@@ -92,6 +93,7 @@ class RunOptions:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     workers: int = 0
     progress: bool = True
+    ranks: Ranks = field(default_factory=Ranks)  # `train.gpus` processes (distributed.py); rank 0 writes
 
 
 @dataclass(frozen=True)
@@ -147,26 +149,34 @@ def augment(frames: Tensor, flips: Tensor) -> Tensor:
 
 
 def train_one_epoch(model: CoarseToFine, loader, optimizer: torch.optim.Optimizer, cfg: TrainConfig, epoch: int,
-                    opts: RunOptions, on_batch: BatchHook | None = None) -> dict[str, float]:
-    """One pass over the loader; returns the mean of every loss term and the throughput."""
-    model.train()
+                    opts: RunOptions, on_batch: BatchHook | None = None, net: torch.nn.Module | None = None
+                    ) -> dict[str, float]:
+    """One pass over the loader; returns the mean of every loss term and the throughput.
+
+    `net` runs the steps (`Ranks.wrap`: DDP over `model` with several ranks); each rank holds a slice of every
+    batch, and the losses are those of the whole batch (distributed.py).
+    """
+    net = model if net is None else net
+    net.train()
     loader.sampler.set_epoch(epoch)
     flip_gen = epoch_generator(cfg.seed, epoch, stream=1)
     device, cuda = opts.device, opts.device.type == "cuda"
     sums: dict[str, float] = {}
     samples, start = 0, time.perf_counter()
     bar = tqdm(loader, desc=f"stage {cfg.stage} epoch {epoch + 1}/{cfg.epochs}", file=sys.stderr,
-               disable=not opts.progress, mininterval=2.0, dynamic_ncols=False, ncols=120)
+               disable=not opts.progress or not opts.ranks.main, mininterval=2.0, dynamic_ncols=False, ncols=120)
     for b, batch in enumerate(bar):
         if on_batch is not None:
             on_batch(epoch, b)
-        n = batch["frames"].shape[0]
-        flips = torch.rand(n, generator=flip_gen) < cfg.flip_prob
+        shard = opts.ranks.shard(batch["frames"].shape[0])
+        n = shard.total
+        flips = shard.local(torch.rand(n, generator=flip_gen) < cfg.flip_prob)
         frames = augment(model.prepare_frames(batch["frames"].to(device, non_blocking=True)), flips)
         logmel = batch["logmel"].to(device, non_blocking=True)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
-            out = model(frames, logmel, stage=cfg.stage, positions=cfg.background_weight > 0)
-        terms = stage_losses(out, batch["audio"].to(device), batch["visual"].to(device), cfg.stage, **cfg.loss_options)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda), shard.pairs_across_ranks(model):
+            out = shard.gather_outputs(net(frames, logmel, stage=cfg.stage, positions=cfg.background_weight > 0))
+        labels = (shard.gather(batch[k].to(device)) for k in ("audio", "visual"))
+        terms = stage_losses(out, *labels, cfg.stage, **cfg.loss_options)
         values = {k: v.item() for k, v in terms.items()}
         if not all(map(_finite, values.values())):
             raise TrainingDiverged(f"stage {cfg.stage}, epoch {epoch + 1}, batch {b + 1}: non-finite loss {values}; "
@@ -242,23 +252,30 @@ def train_stage(data: TrainingData, model_cfg: ModelConfig, cfg: TrainConfig, ou
         set_rng_state(resumed["rng"])
         start, history = resumed["epoch"], resumed["history"]
         log.info("resuming stage %d from %s after epoch %d", cfg.stage, outputs.checkpoint, start)
-    loader = make_loader(data, cfg.batch_size, cfg.seed, opts.workers, pin_memory=opts.device.type == "cuda")
-    log.info("stage %d: %d training rows, %d batches/epoch, device %s, epochs %d..%d",
-             cfg.stage, len(data.rows), len(loader), opts.device, start + 1, cfg.epochs)
+    ranks = opts.ranks
+    net = ranks.wrap(model, optimizer)
+    loader = make_loader(data, cfg.batch_size, cfg.seed, opts.workers, pin_memory=opts.device.type == "cuda",
+                         rank=ranks.rank, world=ranks.world)
+    log.info("stage %d: %d training rows, %d batches/epoch, device %s, %d process(es), epochs %d..%d",
+             cfg.stage, len(data.rows), len(loader), opts.device, ranks.world, start + 1, cfg.epochs)
     best = outputs.checkpoint.with_name("best.pt")  # the selected epoch's model, kept across a resume
     for epoch in range(start, cfg.epochs):
-        means = train_one_epoch(model, loader, optimizer, cfg, epoch, opts, on_batch)
+        means = train_one_epoch(model, loader, optimizer, cfg, epoch, opts, on_batch, net)
         if val is not None:
             means |= validate(model, val, cfg.stage, cfg.batch_size, cfg.seed, cfg.loss_options, opts.device)
         if cfg.select == "best_val":
             if "val_loss" not in means:
                 raise ConfigError("train.select", f"best_val needs a val batch (rows of two clips); "
                                                   f"{data.files.index} has {len(set(val.data.clips))} val clip(s)")
-            if means["val_loss"] <= min(h["val_loss"] for h in [*history, means]):
+            if means["val_loss"] <= min(h["val_loss"] for h in [*history, means]) and ranks.main:
                 save_weights(best, model, epoch + 1)
         history.append({"epoch": epoch + 1, **means})
-        save_checkpoint(outputs.checkpoint, model, optimizer, epoch + 1, history, chash)
-        log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k} {v:.4f}" for k, v in means.items()))
+        if ranks.main:  # every rank holds the same weights and optimiser state: one writes them
+            save_checkpoint(outputs.checkpoint, model, optimizer, epoch + 1, history, chash)
+            log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k} {v:.4f}" for k, v in means.items()))
+        ranks.barrier()
+    if not ranks.main:
+        return history
     if cfg.select == "best_val":
         chosen = min(history, key=lambda h: h["val_loss"])["epoch"]
         log.info("stage %d: epoch %d has the lowest val loss; it becomes %s", cfg.stage, chosen, outputs.model)

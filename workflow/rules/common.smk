@@ -275,6 +275,11 @@ def run_dir(wildcards):
     return run_folder(wildcards.dataset, _seed(wildcards), SEEDS)
 
 
+def train_gpus(wildcards):
+    """The training rules' `gpu` resource: train.gpus processes, one GPU each (the Slurm plugin asks for --gpus)."""
+    return cfg.train_gpus(config, wildcards.dataset)
+
+
 def stage1_settings(wildcards):
     return cfg.train_settings(config, wildcards.dataset, 1) | {"seed": _seed(wildcards)}
 

@@ -1,6 +1,7 @@
 # Training (docs/method.md §3.1, §4) and localisation: train_stage1 → train_stage2 → localize.
-# Hyper-parameters travel in params (a change reruns the stage); device and workers are read from config in the
-# script (throughput only). The resumable checkpoint.pt lies beside the outputs and is deliberately not one.
+# Hyper-parameters travel in params (a change reruns the stage); device, workers and gpus are read from config in
+# the script (throughput only): train.gpus > 1 trains in that many processes under torchrun (training/launch.py),
+# and the rule asks for as many GPUs. The resumable checkpoint.pt lies beside the outputs and is deliberately not one.
 
 
 rule train_stage1:
@@ -33,7 +34,7 @@ rule train_stage1:
         train=stage1_settings,
     threads: 2
     resources:
-        gpu=1,
+        gpu=train_gpus,
         mem_mb=8000,
         runtime=720,
     script:
@@ -70,7 +71,7 @@ rule train_stage2:
         train=stage2_settings,
     threads: 2
     resources:
-        gpu=1,
+        gpu=train_gpus,
         mem_mb=8000,
         runtime=720,
     script:
