@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
-from torch import Tensor
 from tqdm import tqdm
 
 from msl_core.config import default
@@ -36,6 +35,7 @@ from msl_core.training.curves import plot_losses
 from msl_core.training.data import TrainingData, epoch_generator, make_loader
 from msl_core.training.model_file import inference_spec, read_model_file, save_model, write_model_card
 from msl_core.training.on_screen import on_screen_threshold
+from msl_core.training.trunk_cache import check_trunk, step_inputs
 from msl_core.training.validation import ValSplit, validate
 
 log = logging.getLogger(__name__)
@@ -141,11 +141,6 @@ def make_optimizer(model: CoarseToFine, cfg: TrainConfig) -> torch.optim.SGD:
                            weight_decay=cfg.weight_decay)
 
 
-def augment(frames: Tensor, flips: Tensor) -> Tensor:
-    """Horizontal flip of the frames selected by `flips` (N,) bool (docs/method.md §1.2; audio is not augmented)."""
-    return torch.where(flips.to(frames.device)[:, None, None, None], frames.flip(-1), frames)
-
-
 def train_one_epoch(model: CoarseToFine, loader, optimizer: torch.optim.Optimizer, cfg: TrainConfig, epoch: int,
                     opts: RunOptions, on_batch: BatchHook | None = None) -> dict[str, float]:
     """One pass over the loader; returns the mean of every loss term and the throughput."""
@@ -160,12 +155,12 @@ def train_one_epoch(model: CoarseToFine, loader, optimizer: torch.optim.Optimize
     for b, batch in enumerate(bar):
         if on_batch is not None:
             on_batch(epoch, b)
-        n = batch["frames"].shape[0]
+        n = batch["logmel"].shape[0]
         flips = torch.rand(n, generator=flip_gen) < cfg.flip_prob
-        frames = augment(model.prepare_frames(batch["frames"].to(device, non_blocking=True)), flips)
+        forward, visual = step_inputs(model, batch, flips, device)  # frames, or the cached trunk's features
         logmel = batch["logmel"].to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
-            out = model(frames, logmel, stage=cfg.stage, positions=cfg.background_weight > 0)
+            out = forward(visual, logmel, stage=cfg.stage, positions=cfg.background_weight > 0)
         terms = stage_losses(out, batch["audio"].to(device), batch["visual"].to(device), cfg.stage, **cfg.loss_options)
         values = {k: v.item() for k, v in terms.items()}
         if not all(map(_finite, values.values())):
@@ -230,6 +225,8 @@ def train_stage(data: TrainingData, model_cfg: ModelConfig, cfg: TrainConfig, ou
         raise BadInput(data.files.labels, f"has {data.num_classes} categories, the model {model_cfg.num_classes}")
     chash = run_hash(model_cfg, cfg, data, vision_weights, stage1_model, audio_weights)
     model = init_model(model_cfg, cfg, vision_weights, stage1_model, audio_weights).to(opts.device)
+    if data.files.trunk is not None:
+        check_trunk(data.files.trunk, model, data.n_rows, cfg.flip_prob)
     if opts.device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, cfg)

@@ -16,7 +16,9 @@ from msl_core.training.validation import open_val_split
 
 inp, params = snakemake.input, snakemake.params  # noqa: F821
 torch.set_num_threads(snakemake.threads)  # noqa: F821
-files = TrainingFiles(Path(inp.frames), Path(inp.logmel), Path(inp.labels), Path(inp.index))
+trunk = inp.get("trunk")  # the cached frozen trunk (train.cache_trunk)
+files = TrainingFiles(Path(inp.frames), Path(inp.logmel), Path(inp.labels), Path(inp.index),
+                      Path(trunk) if trunk else None)
 data = open_training_data(files, split="train")
 model_cfg = ModelConfig(num_classes=data.num_classes, categories=data.categories, **params.model)
 check_front_end(files.logmel, model_cfg.audio_backbone)
