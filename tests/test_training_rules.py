@@ -31,3 +31,14 @@ def test_tiny_preset_trains_both_stages_and_localizes(workspace):
     proc = run_snakemake(workspace, "--config", "preset=tiny", "--allowed-rules", *rules, "-n", "--",
                          "results/scenes/maps.h5")
     assert "Nothing to be done" in proc.stdout + proc.stderr
+    # The cached frozen trunk (off under tiny's auto: 1 + 1 epochs): switched on, rule trunk_features writes trunk.h5
+    # and stage 1 trains again from it (its inputs changed; no checkpoint to resume) to the very same losses.
+    before = pd.read_csv(res / "stage1" / "metrics.csv")
+    (res / "stage1" / "checkpoint.pt").unlink()
+    run_snakemake(workspace, "--config", "preset=tiny", 'train={"cache_trunk": true}', "--allowed-rules",
+                  "trunk_features", "train_stage1", "--", "results/scenes/stage1/model.pt")
+    assert "trunk.h5" in (res / "logs" / "train_stage1.log").read_text()
+    with h5py.File(res / "trunk.h5") as f:
+        assert f["trunk"].shape == (12, 2, 96, 4, 4)  # every row, as is and mirrored: MobileNetV2 block 13 at /16
+    after = pd.read_csv(res / "stage1" / "metrics.csv")
+    assert after.drop(columns="samples_per_s").equals(before.drop(columns="samples_per_s"))

@@ -227,6 +227,7 @@ def train_stage(data: TrainingData, model_cfg: ModelConfig, cfg: TrainConfig, ou
     model = init_model(model_cfg, cfg, vision_weights, stage1_model, audio_weights).to(opts.device)
     if data.files.trunk is not None:
         check_trunk(data.files.trunk, model, data.n_rows, cfg.flip_prob)
+        log.info("stage %d: the frozen vision stages' features come from %s", cfg.stage, data.files.trunk)
     if opts.device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, cfg)
