@@ -39,7 +39,7 @@ def model_step_rate(model, optimizer, batch, cfg: TrainConfig, device, steps: in
 
     def step():
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            out = model(model.prepare_frames(frames), logmel, stage=cfg.stage)
+            out = model(model.prepare_frames(frames), logmel, stage=cfg.stage, positions=cfg.background_weight > 0)
         loss = stage_losses(out, ya, yv, cfg.stage, **cfg.loss_options)["loss"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

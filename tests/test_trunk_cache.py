@@ -103,6 +103,7 @@ def test_a_step_from_the_cache_equals_the_step_from_the_frames(cached, stage):
     assert all(torch.equal(grads[k], cached_grads[k]) for k in grads)
 
 
+@pytest.mark.slow
 def test_both_stages_train_to_the_same_weights_from_the_cache(cached, tmp_path):
     """train_stage end to end, stage 1 then stage 2, each epoch's val loss and val success included."""
     files, model = cached
