@@ -75,6 +75,7 @@ TIED = {
 UNTIED = {
     "dataset.test_audio": "whole_file | window: read by the workflow's WHOLE_FILE_TEST and training.inference",
     "scenes.backgrounds": "a single value (skimage) until a second background source exists",
+    "train.cache_trunk": "auto | true | false: a switch, read by config.settings.trunk_settings",
 }
 
 

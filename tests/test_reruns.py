@@ -134,6 +134,8 @@ CASES = [
         {"train_stage1_seed", "train_stage2_seed", "localize_seed", "evaluate"},
     ),
     ("the global seed listed as the only training seed", {"evaluate": {"seeds": [0]}}, set()),
+    # auto leaves the cache off at the tiny sizes (1 + 1 epochs); switched on, the training rules' inputs change
+    ("the frozen-trunk cache", {"train": {"cache_trunk": True}}, {"trunk_features"} | TRAINING),
     (
         "throughput: device and loader workers",
         {"device": "cpu", "train": {"workers": 0}},

@@ -116,6 +116,29 @@ def train_gpus(config: dict, dataset: str) -> int:
     return t["gpus"]
 
 
+def trunk_settings(config: dict, dataset: str) -> dict | None:
+    """What rule trunk_features computes the dataset's trunk.h5 with (the frozen vision stages' features), or None
+    when training computes them itself (`train.cache_trunk`). `auto` caches where it saves compute: the cache runs
+    the frozen stages once per frame and view (2 with flips), training without it once per epoch of either stage."""
+    settings = _dataset(config, dataset)
+    backbone, t = settings["vision_backbone"], settings["train"]
+    frozen = config["model"]["freeze_vision_stages"][backbone]
+    views = 2 if t["flip_prob"] > 0 else 1
+    wanted = t["cache_trunk"]
+    if wanted == "auto":  # random frozen stages (model.allow_random_init) are drawn per run: nothing fixed to cache
+        epochs = t["stage1"]["epochs"] + t["stage2"]["epochs"]
+        wanted = frozen > 0 and epochs > views and bool(vision_weights(config, dataset))
+    elif wanted and frozen == 0:
+        raise ConfigError("train.cache_trunk", f"is true, but no {backbone} stage is frozen "
+                                               f"(model.freeze_vision_stages.{backbone}: 0)")
+    elif wanted and not vision_weights(config, dataset):
+        raise ConfigError("train.cache_trunk", f"is true, but the frozen {backbone} stages start from random "
+                                               "weights, drawn per run: there is nothing fixed to cache")
+    if not wanted:
+        return None
+    return {"vision_backbone": backbone, "freeze_vision_stages": frozen, "flipped": views == 2}
+
+
 def localize_settings(config: dict) -> dict:
     """Keyword arguments of `LocalizationConfig`."""
     e = config["evaluate"]

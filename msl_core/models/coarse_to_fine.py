@@ -143,9 +143,12 @@ class CoarseToFine(nn.Module):
 
     def backbone_features(self, frames: Tensor, logmel: Tensor) -> tuple[Tensor, Tensor]:
         """frames (N, 3, H, W), logmel (N, T, F) → F^v (N, Dv, H/16, W/16), F^a (N, Da, ⌈T/16⌉, F/16)."""
+        return self.vision(frames), self.audio_features(logmel)
+
+    def audio_features(self, logmel: Tensor) -> Tensor:
         if logmel.dim() != 3:
             raise ValueError(f"logmel must be (N, T, n_mels), got {tuple(logmel.shape)}")
-        return self.vision(frames), self.audio(logmel.unsqueeze(1))
+        return self.audio(logmel.unsqueeze(1))
 
     def class_maps(self, fv: Tensor, fa: Tensor) -> tuple[Tensor, Tensor]:
         """Raw class score maps W·F: visual (N, C, h, w), audio (N, C, t, f). GAP of these = the logits."""
@@ -166,8 +169,29 @@ class CoarseToFine(nn.Module):
         e = F.normalize(self.visual_proj(fv.flatten(2).transpose(1, 2)), dim=-1)  # (N, h·w, E)
         return e.transpose(1, 2).reshape(n, -1, h, w)
 
-    def forward(self, frames: Tensor, logmel: Tensor, stage: int = 1, positions: bool = False) -> dict[str, Tensor]:
+    def forward(self, frames: Tensor, logmel: Tensor, stage: int = 1, positions: bool = False,
+                from_trunk: bool = False) -> dict[str, Tensor]:
+        """`from_trunk`: `frames` are the frozen trunk's output (trunk.h5), not frames (`forward_from_trunk`); one
+        entry point, so that a DistributedDataParallel wrapper sees every training step."""
+        if from_trunk:
+            return self.forward_from_trunk(frames, logmel, stage, positions)
         fv, fa = self.backbone_features(frames, logmel)
+        return self.heads(fv, fa, stage, positions)
+
+    def frozen_trunk(self, frames: Tensor) -> Tensor:
+        """The frozen leading vision stages' output for normalised frames: what trunk.h5 caches per frame."""
+        return self.vision.forward_to(frames, self.cfg.freeze_vision_stages)
+
+    def forward_from_trunk(self, trunk: Tensor, logmel: Tensor, stage: int = 1,
+                           positions: bool = False) -> dict[str, Tensor]:
+        """`forward` from the frozen trunk's output (`frozen_trunk`, e.g. read from trunk.h5): the same numbers,
+        without recomputing what never trains. The features are laid out channels-last, as the frames' would be."""
+        trunk = trunk.contiguous(memory_format=torch.channels_last)
+        fv = self.vision.forward_from(trunk, self.cfg.freeze_vision_stages)
+        return self.heads(fv, self.audio_features(logmel), stage, positions)
+
+    def heads(self, fv: Tensor, fa: Tensor, stage: int, positions: bool) -> dict[str, Tensor]:
+        """Everything after the backbones (see the class docstring for the outputs)."""
         vmap, amap = self.class_maps(fv, fa)
         out = {
             "audio_logits": amap.mean((2, 3)),  # (N, C) = W_a · GAP(F^a)

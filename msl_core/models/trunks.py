@@ -4,11 +4,14 @@ EfficientAT trunk. Which config value builds which trunk, with which weights: `m
 Every backbone maps its input to a (N, D, H, W) feature map and exposes:
 - `out_channels` (D), and
 - `stages`: the ordered list of sub-modules, so that the first k can be frozen (`freeze_stages`).
+A vision backbone also runs in two parts, `forward_to(x, k)` (its first k stages) and `forward_from(h, k)` (the
+rest; the two compose to `forward` op for op), so frozen leading stages can be computed once and cached (trunk.h5).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from torch import Tensor, nn
@@ -20,7 +23,28 @@ from msl_core.weights import load_state_dict_file, load_strict
 log = logging.getLogger(__name__)
 
 
-class ResNetBackbone(nn.Module):
+class Staged:
+    """A trunk that is a chain of steps, step k being stage k: `forward` runs them all, `forward_to(x, k)` the first
+    k and `forward_from(h, k)` the rest."""
+
+    def steps(self) -> list[Callable[[Tensor], Tensor]]:
+        raise NotImplementedError
+
+    def forward_to(self, x: Tensor, k: int) -> Tensor:
+        for step in self.steps()[:k]:
+            x = step(x)
+        return x
+
+    def forward_from(self, x: Tensor, k: int) -> Tensor:
+        for step in self.steps()[k:]:
+            x = step(x)
+        return x
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.forward_from(x, 0)
+
+
+class ResNetBackbone(Staged, nn.Module):
     """torchvision ResNet-18 trunk up to layer4, with layer4 at stride 1 (docs/method.md §3.1, §1.6).
 
     Input: vision (N, 3, 256, 256) → (N, 512, 16, 16); audio (N, 1, T, n_mels) → (N, 512, ⌈T/16⌉, ⌈n_mels/16⌉)
@@ -47,10 +71,12 @@ class ResNetBackbone(nn.Module):
     def stages(self) -> list[nn.Module]:
         return [nn.ModuleList([self.conv1, self.bn1]), self.layer1, self.layer2, self.layer3, self.layer4]
 
-    def forward(self, x: Tensor) -> Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (N, 64, H/4, W/4)
-        x = self.layer2(self.layer1(x))  # (N, 128, H/8, W/8)
-        return self.layer4(self.layer3(x))  # (N, 512, H/16, W/16)
+    def stem(self, x: Tensor) -> Tensor:
+        return self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (N, 64, H/4, W/4)
+
+    def steps(self) -> list[Callable[[Tensor], Tensor]]:
+        # layer1 (N, 64, H/4, W/4), layer2 (N, 128, H/8, W/8), layer3 and layer4 (N, 512, H/16, W/16)
+        return [self.stem, self.layer1, self.layer2, self.layer3, self.layer4]
 
 
 def load_resnet18_imagenet(backbone: ResNetBackbone, path: str | Path) -> None:
@@ -76,7 +102,7 @@ class KeepsBatchNormStatistics(nn.Module):
         return self
 
 
-class MobileNetBackbone(KeepsBatchNormStatistics):
+class MobileNetBackbone(Staged, KeepsBatchNormStatistics):
     """The converted ImageNet MobileNetV2 (msl_core.models.mobilenet_v2), last stage dilated: 256 → 1280×16×16.
 
     Its batch-norm layers hold the tflite model's folded constants, so they stay in eval mode in every mode of
@@ -94,8 +120,8 @@ class MobileNetBackbone(KeepsBatchNormStatistics):
         body = getattr(self.features, "features", self.features)
         return list(body.children())
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.features(x)  # (N, 1280, H/16, W/16)
+    def steps(self) -> list[Callable[[Tensor], Tensor]]:
+        return self.stages  # the features blocks in order: (N, 1280, H/16, W/16) after the last
 
 
 class EfficientATBackbone(KeepsBatchNormStatistics):

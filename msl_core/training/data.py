@@ -1,4 +1,5 @@
-"""Training data from the contract files (docs/architecture.md): frames.h5, logmel.h5, labels.h5, index.csv.
+"""Training data from the contract files (docs/architecture.md): frames.h5, logmel.h5, labels.h5, index.csv, and
+trunk.h5, the cached frozen trunk, when it is on (msl_core.training.trunk_cache).
 
 Everything is checked once up front (row counts, shapes, dtypes, label range), so a bad file fails with its
 name before any training step. Batches are read from HDF5 in one sorted selection per batch; frames stay
@@ -21,6 +22,7 @@ from msl_core.stores.frames import FramesStore
 from msl_core.stores.hdf5 import H5Rows
 from msl_core.stores.labels import LabelsStore
 from msl_core.stores.logmel import LogmelStore
+from msl_core.stores.trunk import TrunkStore
 from msl_core.training.distributed import RankSlices
 
 
@@ -30,6 +32,7 @@ class TrainingFiles:
     logmel: Path
     labels: Path
     index: Path
+    trunk: Path | None = None  # the frozen stages' features (trunk.h5): training batches read them, not the frames
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,8 @@ def open_training_data(files: TrainingFiles, split: str | None = "train", num_cl
     """
     frames, logmel = check_media(files.frames, files.logmel)
     n = len(frames)
+    if files.trunk is not None and (cached := len(TrunkStore(files.trunk))) != n:
+        raise BadInput(files.trunk, f"has {cached} rows but {files.frames.name} has {n}: rerun rule trunk_features")
     categories = check_labels(files.labels, n, num_classes)
     index = read_index(files.index, n)
     rows = split_rows(index, files.index, split)
@@ -125,20 +130,23 @@ def open_training_data(files: TrainingFiles, split: str | None = "train", num_cl
 class BatchReader(Dataset):
     """Reads whole batches: `reader[rows]` → dict of tensors, one sorted HDF5 selection per file.
 
-    The stores open lazily in each worker process (h5py handles must not cross a fork).
+    With `files.trunk` the batch holds each row's cached frozen-trunk features (`trunk`) instead of its `frames`,
+    unless `pixels` (what localisation reads). The stores open lazily in each worker process (h5py handles must not
+    cross a fork).
     """
 
-    def __init__(self, files: TrainingFiles) -> None:
+    def __init__(self, files: TrainingFiles, pixels: bool = False) -> None:
         self.files = files
-        self.stores = {"frames": H5Rows(files.frames, "frames"), "logmel": H5Rows(files.logmel, "logmel"),
+        visual = H5Rows(files.frames, "frames") if pixels or files.trunk is None else H5Rows(files.trunk, "trunk")
+        self.stores = {visual.name: visual, "logmel": H5Rows(files.logmel, "logmel"),
                        "audio": H5Rows(files.labels, "audio"), "visual": H5Rows(files.labels, "visual")}
 
     def __len__(self) -> int:
-        return len(self.stores["frames"])
+        return len(self.stores["logmel"])
 
     def __getitem__(self, rows: list[int]) -> dict[str, torch.Tensor]:
         batch = {name: store.read(rows) for name, store in self.stores.items()}
-        # frames (B, H, W, 3) uint8; logmel (B, T, F), audio and visual (B, C) as float32
+        # frames (B, H, W, 3) uint8 or trunk (B, V, C, h, w); logmel (B, T, F), audio and visual (B, C) as float32
         return {name: torch.from_numpy(v if name == "frames" else v.astype(np.float32, copy=False))
                 for name, v in batch.items()}
 

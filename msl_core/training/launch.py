@@ -54,7 +54,7 @@ class TrainJob:
     @classmethod
     def of(cls, files: TrainingFiles, model: dict, train: dict, outputs: StageOutputs, **options) -> TrainJob:
         strings = {k: str(v) if isinstance(v, Path) else v for k, v in options.items()}
-        return cls({k: str(v) for k, v in asdict(files).items()}, model, train,
+        return cls({k: str(v) for k, v in asdict(files).items() if v is not None}, model, train,
                    {k: str(v) for k, v in asdict(outputs).items()}, **strings)
 
 

@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
-from torch import Tensor
 from tqdm import tqdm
 
 from msl_core.config import default
@@ -37,6 +36,7 @@ from msl_core.training.data import TrainingData, epoch_generator, make_loader
 from msl_core.training.distributed import Ranks
 from msl_core.training.model_file import inference_spec, read_model_file, save_model, write_model_card
 from msl_core.training.on_screen import on_screen_threshold
+from msl_core.training.trunk_cache import check_trunk, step_inputs
 from msl_core.training.validation import ValSplit, validate
 
 log = logging.getLogger(__name__)
@@ -143,11 +143,6 @@ def make_optimizer(model: CoarseToFine, cfg: TrainConfig) -> torch.optim.SGD:
                            weight_decay=cfg.weight_decay)
 
 
-def augment(frames: Tensor, flips: Tensor) -> Tensor:
-    """Horizontal flip of the frames selected by `flips` (N,) bool (docs/method.md §1.2; audio is not augmented)."""
-    return torch.where(flips.to(frames.device)[:, None, None, None], frames.flip(-1), frames)
-
-
 def train_one_epoch(model: CoarseToFine, loader, optimizer: torch.optim.Optimizer, cfg: TrainConfig, epoch: int,
                     opts: RunOptions, on_batch: BatchHook | None = None, net: torch.nn.Module | None = None
                     ) -> dict[str, float]:
@@ -168,13 +163,14 @@ def train_one_epoch(model: CoarseToFine, loader, optimizer: torch.optim.Optimize
     for b, batch in enumerate(bar):
         if on_batch is not None:
             on_batch(epoch, b)
-        shard = opts.ranks.shard(batch["frames"].shape[0])
+        shard = opts.ranks.shard(batch["logmel"].shape[0])
         n = shard.total
         flips = shard.local(torch.rand(n, generator=flip_gen) < cfg.flip_prob)
-        frames = augment(model.prepare_frames(batch["frames"].to(device, non_blocking=True)), flips)
+        visual, from_trunk = step_inputs(model, batch, flips, device)  # frames, or the cached trunk's features
         logmel = batch["logmel"].to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda), shard.pairs_across_ranks(model):
-            out = shard.gather_outputs(net(frames, logmel, stage=cfg.stage, positions=cfg.background_weight > 0))
+            out = shard.gather_outputs(net(visual, logmel, stage=cfg.stage, positions=cfg.background_weight > 0,
+                                           from_trunk=from_trunk))
         labels = (shard.gather(batch[k].to(device)) for k in ("audio", "visual"))
         terms = stage_losses(out, *labels, cfg.stage, **cfg.loss_options)
         values = {k: v.item() for k, v in terms.items()}
@@ -240,6 +236,9 @@ def train_stage(data: TrainingData, model_cfg: ModelConfig, cfg: TrainConfig, ou
         raise BadInput(data.files.labels, f"has {data.num_classes} categories, the model {model_cfg.num_classes}")
     chash = run_hash(model_cfg, cfg, data, vision_weights, stage1_model, audio_weights)
     model = init_model(model_cfg, cfg, vision_weights, stage1_model, audio_weights).to(opts.device)
+    if data.files.trunk is not None:
+        check_trunk(data.files.trunk, model, data.n_rows, cfg.flip_prob)
+        log.info("stage %d: the frozen vision stages' features come from %s", cfg.stage, data.files.trunk)
     if opts.device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, cfg)

@@ -31,7 +31,7 @@ def on_screen_threshold(model: CoarseToFine, files: TrainingFiles, n_rows: int, 
     split = read_index(files.index, n_rows)["split"].to_numpy()
     name = "val" if (split == "val").any() else "train"
     rows = np.flatnonzero(split == name)
-    reader, peaks, visible = BatchReader(files), [], []
+    reader, peaks, visible = BatchReader(files, pixels=True), [], []
     model.eval()
     for start in range(0, len(rows), batch_size):
         batch = reader[rows[start : start + batch_size].tolist()]

@@ -23,6 +23,7 @@ from msl_core.models.coarse_to_fine import CoarseToFine
 from msl_core.models.localization import LocalizationConfig, localize_batch
 from msl_core.models.losses import stage_losses
 from msl_core.training.data import BatchReader, TrainingData, TrainingFiles, make_loader, open_training_data, read_index
+from msl_core.training.trunk_cache import step_inputs
 
 SCORING = EvalSettings("multi-source")  # its map threshold and success cIoU, at their defaults
 
@@ -63,10 +64,11 @@ def validate(model: CoarseToFine, val: ValSplit, stage: int, batch_size: int, se
     loader.sampler.set_epoch(0)
     cuda, sums, samples = device.type == "cuda", {}, 0
     for batch in loader:
-        n = batch["frames"].shape[0]
+        n = batch["logmel"].shape[0]
+        visual, from_trunk = step_inputs(model, batch, torch.zeros(n, dtype=torch.bool), device)  # never flipped
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
-            out = model(model.prepare_frames(batch["frames"].to(device)), batch["logmel"].to(device), stage=stage,
-                        positions=loss_options["background_weight"] > 0)
+            out = model(visual, batch["logmel"].to(device), stage=stage,
+                        positions=loss_options["background_weight"] > 0, from_trunk=from_trunk)
         terms = stage_losses(out, batch["audio"].to(device), batch["visual"].to(device), stage, **loss_options)
         for k, v in terms.items():
             sums[f"val_{k}"] = sums.get(f"val_{k}", 0.0) + v.item() * n
@@ -80,7 +82,7 @@ def validate(model: CoarseToFine, val: ValSplit, stage: int, batch_size: int, se
 def success(model: CoarseToFine, val: ValSplit, stage: int, batch_size: int, device: torch.device) -> float:
     """Share of the val rows with boxes whose map (stage 1: CAM; stage 2: alignment map) reaches cIoU 0.5."""
     rows = sorted(val.truth)
-    reader, cfg, cious = BatchReader(val.data.files), LocalizationConfig(), []
+    reader, cfg, cious = BatchReader(val.data.files, pixels=True), LocalizationConfig(), []
     for start in range(0, len(rows), batch_size):
         chunk = rows[start : start + batch_size]
         batch = reader[chunk]

@@ -246,7 +246,22 @@ def train_inputs(wildcards):
         inputs["audio_weights"] = audio
     if wildcards.dataset in SCENES:  # the val boxes: each epoch also reports the val success rate
         inputs["val_boxes"] = f"results/{wildcards.dataset}/annotations/val.json"
+    if trunk_settings(wildcards):  # the cached frozen trunk: training reads it instead of the frames
+        inputs["trunk"] = f"results/{wildcards.dataset}/trunk.h5"
     return inputs
+
+
+def trunk_settings(wildcards):
+    try:
+        return cfg.trunk_settings(config, wildcards.dataset)
+    except MslError as exc:
+        raise WorkflowError(str(exc)) from None
+
+
+def trunk_inputs(wildcards):
+    """frames.h5 and the frozen stages' weights (rule trunk_features)."""
+    inputs = train_inputs(wildcards)
+    return {key: inputs[key] for key in ("frames", "vision_weights") if key in inputs}
 
 
 def stage2_inputs(wildcards):

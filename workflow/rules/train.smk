@@ -1,7 +1,31 @@
-# Training (docs/method.md §3.1, §4) and localisation: train_stage1 → train_stage2 → localize.
+# Training (docs/method.md §3.1, §4) and localisation: [trunk_features →] train_stage1 → train_stage2 → localize.
 # Hyper-parameters travel in params (a change reruns the stage); device, workers and gpus are read from config in
 # the script (throughput only): train.gpus > 1 trains in that many processes under torchrun (training/launch.py),
 # and the rule asks for as many GPUs. The resumable checkpoint.pt lies beside the outputs and is deliberately not one.
+
+
+rule trunk_features:
+    # The frozen vision stages' features of every frame (and mirrored frame), once, for both stages to train from
+    # (train.cache_trunk). Params: what changes the features besides the inputs (frames.h5, the weights file).
+    conda:
+        "../../envs/msl.yaml"
+    input:
+        unpack(trunk_inputs),
+    output:
+        "results/{dataset}/trunk.h5",
+    log:
+        "results/{dataset}/logs/trunk_features.log",
+    benchmark:
+        "results/{dataset}/benchmarks/trunk_features.tsv"
+    params:
+        trunk=trunk_settings,
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=4000,
+        runtime=120,
+    script:
+        "../scripts/trunk_features.py"
 
 
 rule train_stage1:

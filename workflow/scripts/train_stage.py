@@ -14,8 +14,9 @@ from msl_core.training.loop import StageOutputs
 
 inp, params, out = snakemake.input, snakemake.params, snakemake.output  # noqa: F821
 config, dataset = snakemake.config, snakemake.wildcards.dataset  # noqa: F821
+trunk = inp.get("trunk")  # the cached frozen trunk (train.cache_trunk)
 job = TrainJob.of(
-    TrainingFiles(Path(inp.frames), Path(inp.logmel), Path(inp.labels), Path(inp.index)),
+    TrainingFiles(Path(inp.frames), Path(inp.logmel), Path(inp.labels), Path(inp.index), Path(trunk) if trunk else None),
     params.model,
     params.train,
     StageOutputs(Path(out.model), Path(out.metrics), Path(out.curve), Path(out.model).with_name("checkpoint.pt"),
