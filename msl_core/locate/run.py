@@ -31,10 +31,10 @@ from tqdm import tqdm
 from msl_core import media
 from msl_core.config import default
 from msl_core.errors import BadInput, ConfigError, MslError
-from msl_core.models.inference_rewrites import for_inference
 from msl_core.locate.inputs import AudioWindows, audio_windows, check_video, frames_at, model_frame, read_picture
 from msl_core.locate.overlay import Layer, colours, window_layer
 from msl_core.locate.sources import Window, window_sources, write_csv, write_json
+from msl_core.models.inference_rewrites import for_inference
 from msl_core.models.localization import LocalizationConfig, localize_features
 from msl_core.stores.atomic import atomic_files
 from msl_core.training.model_file import load_model_file
