@@ -1,4 +1,5 @@
-"""proposals.h5: each frame's object proposals (the `rois` visual teacher and the object-prior baseline read them)."""
+"""proposals.h5: each frame's object proposals (the `rois` visual teacher, the object-prior baseline and, with
+`evaluate.snap: proposals`, localisation read them)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from msl_core.errors import BadInput
 from msl_core.stores.hdf5 import Store, create, write_index_table
 
 
@@ -26,3 +28,10 @@ class ProposalsStore(Store):
     """proposals.h5: `boxes` (N, K, 4), `scores` (N, K)."""
 
     required = ("boxes", "scores")
+
+    def for_frames(self, n_rows: int) -> ProposalsStore:
+        """Itself, when it holds one row per frame of frames.h5 (`n_rows`); else names the file."""
+        if self.shape("boxes")[0] != n_rows:
+            raise BadInput(self.path, f"{self.shape('boxes')[0]} rows of proposals for {n_rows} frames; rerun the "
+                                      "proposals rule")
+        return self

@@ -15,8 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from msl_core.errors import BadInput
 from msl_core.stores.hdf5 import H5Rows
+from msl_core.stores.proposals import ProposalsStore
 
 MIN_SIDE = 8  # pixels: a thinner proposal holds no recognisable object
 
@@ -40,14 +40,6 @@ def roi_evidence(probs: np.ndarray, membership: np.ndarray) -> np.ndarray:
     return (probs @ membership.T).max(axis=1).clip(0.0, 1.0).astype(np.float32)
 
 
-def read_proposals(path: str | Path, n_rows: int) -> np.ndarray:
-    """(N, K, 4) normalised proposal boxes of proposals.h5, checked against the frames' row count."""
-    boxes = H5Rows(path, "boxes")  # names a missing file or dataset
-    if len(boxes) != n_rows:
-        raise BadInput(path, f"{len(boxes)} rows of proposals for {n_rows} frames; rerun the proposals rule")
-    return boxes.data[:]
-
-
 def roi_labels(frames_path: str | Path, proposals_path: str | Path, classifier, membership: np.ndarray,
                batch_frames: int = 8) -> np.ndarray:
     """(N, C) visual labels: the ROI evidence of every stored frame (crops classified a few frames at a time, so
@@ -57,7 +49,7 @@ def roi_labels(frames_path: str | Path, proposals_path: str | Path, classifier, 
     from msl_core.teachers.image_classifier import INPUT_SIZE
 
     frames = H5Rows(frames_path, "frames")
-    boxes = read_proposals(proposals_path, len(frames))
+    boxes = ProposalsStore(proposals_path).for_frames(len(frames)).read("boxes")
     n, k = boxes.shape[:2]
     labels = np.zeros((n, len(membership)), np.float32)
     for start in tqdm(range(0, n, batch_frames), desc="ROI labels", unit="batch", mininterval=10):

@@ -71,7 +71,5 @@ def frame_proposals(path: str | Path | None, n_rows: int):
     """Row readers of proposals.h5's boxes and objectness, checked against the frames' row count."""
     if path is None:
         raise ConfigError("evaluate.snap", "'proposals' needs the frames' proposals.h5")
-    store = ProposalsStore(path)
-    if store.shape("boxes")[0] != n_rows:
-        raise BadInput(path, f"has {store.shape('boxes')[0]} rows, frames.h5 {n_rows}")
+    store = ProposalsStore(path).for_frames(n_rows)
     return store.rows("boxes"), store.rows("scores")
