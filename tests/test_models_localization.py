@@ -12,7 +12,9 @@ from msl_core.models.localization import (
     LocalizationConfig,
     class_weights,
     combine_class_maps,
+    contrast_heard,
     localize_batch,
+    localize_features,
     max_normalise,
     snap_to_boxes,
 )
@@ -122,3 +124,39 @@ def test_localize_batch_snaps_stage2_and_cam_alike(small_threads):
         assert out[key][1][:, outside].abs().max() == 0 and torch.equal(inside, inside[:, :1].expand_as(inside))
     with pytest.raises(Exception, match="evaluate.snap"):
         localize_batch(model, frames, logmel, cfg, stage1=model)
+
+
+def test_contrast_heard_by_hand():
+    e = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]], [[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]]])  # (2, 3, 2)
+    w = torch.tensor([[0.6, 0.4, 0.0], [0.9, 0.0, 0.0]])  # clip 0 hears two categories, clip 1 one
+    out = contrast_heard(e, w, 0.5)
+    # category 0: (1, 0) − 0.5·(0, 1); category 1: (0, 1) − 0.5·(1, 0); category 2, not heard: (0.6, 0.8) −
+    # 0.5·(0.6·(1, 0) + 0.4·(0, 1)) / 1.0 = (0.3, 0.6); each renormalised.
+    expected = torch.tensor([[1.0, -0.5], [-0.5, 1.0], [0.3, 0.6]])
+    assert torch.allclose(out[0], expected / expected.norm(dim=1, keepdim=True), atol=1e-6)
+    assert torch.equal(out[1], e[1])  # one category heard: nothing to tell it from
+    assert torch.equal(contrast_heard(e, w, 0.0)[0], e[0])
+
+
+def test_contrast_heard_changes_only_the_class_maps_of_clips_hearing_several(small_threads):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(num_classes=3, embed_dim=8, hidden_dim=16), warn_random=False).eval()
+    with torch.no_grad():  # clip 0 hears categories 0 and 1, clip 1 only category 2
+        model.audio_head.weight.zero_()
+        model.audio_head.weight[:2, 0] = 1.0
+        model.audio_head.weight[2, 1] = 1.0
+    frames = model.prepare_frames(torch.randint(0, 256, (2, 256, 256, 3), dtype=torch.uint8))
+    logmel = torch.randn(2, 51, 64)
+    fv, fa = model.backbone_features(frames, logmel)
+    with torch.no_grad():
+        fa[0, 1], fa[1, 0] = -10.0, -10.0  # after the ReLU-free head: clip 0's channel 1, clip 1's channel 0 silent
+        fa[0, 0], fa[1, 1] = fa[0, 0].abs() + 1, fa[1, 1].abs() + 1
+    plain = localize_features(model, fv, fa, LocalizationConfig(contrast_heard=0.0))
+    out = localize_features(model, fv, fa, LocalizationConfig(contrast_heard=0.5))
+    heard = out["audio_prob"] > 0.3
+    assert heard[0].tolist() == [True, True, False] and heard[1].tolist() == [False, False, True]
+    assert torch.equal(out["stage2"], plain["stage2"]) and torch.equal(out["stage2_raw"], plain["stage2_raw"])
+    assert torch.equal(out["stage2_class"][1], plain["stage2_class"][1])
+    assert not torch.allclose(out["stage2_class"][0], plain["stage2_class"][0])
+    with pytest.raises(Exception, match="evaluate.contrast_heard"):
+        LocalizationConfig(contrast_heard=-1.0)

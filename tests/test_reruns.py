@@ -112,6 +112,7 @@ CASES = [
     ),
     ("stage-2 map gate", {"evaluate": {"gate": "cam"}}, {"localize", "evaluate"}),
     ("maps snapped to proposals or not", {"evaluate": {"snap": "none"}}, {"localize", "evaluate"}),
+    ("heard categories contrasted or not", {"evaluate": {"contrast_heard": 0.0}}, {"localize", "evaluate"}),
     ("teacher-score quantile", {"labels": {"normalise_quantile": 0.9}}, {"pseudo_labels"} | TRAINING),
     ("a global teacher setting", {"labels": {"sharpen_threshold": 0.5}}, {"pseudo_labels"} | TRAINING),
     ("a dataset's own label source", {"datasets": {"scenes": {"labels": {"visual_source": "image_classifier"}}}},

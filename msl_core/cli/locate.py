@@ -21,11 +21,14 @@ from msl_core.runlog import setup_logging
               help="A category is heard when its probability exceeds this (as evaluate.class_threshold).")
 @click.option("--gate", type=click.Choice(["none", "cam"]), default=default("evaluate.gate"), show_default=True,
               help="As evaluate.gate: `cam` keeps each category's map only where its own visual CAM sees it.")
+@click.option("--contrast-heard", "contrast_heard", type=click.FloatRange(min=0),
+              default=default("evaluate.contrast_heard"), show_default=True,
+              help="As evaluate.contrast_heard: each heard category drawn from what tells it from the others (0: off).")
 @click.option("--no-video", is_flag=True, help="Write the JSON and CSV only (no overlay).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def locate_cmd(inputs: tuple[str, ...], model: str, out_dir: str, fps: float, categories: str, threshold: float,
-               gate: str, no_video: bool, device: str, quiet: bool) -> None:
+               gate: str, contrast_heard: float, no_video: bool, device: str, quiet: bool) -> None:
     """Locate the sounds of VIDEO, or of IMAGE + AUDIO, in its picture.
 
     Writes OUT/<name>.json and .csv (per window: every heard category, its probability, peak, box, scores and
@@ -35,7 +38,8 @@ def locate_cmd(inputs: tuple[str, ...], model: str, out_dir: str, fps: float, ca
 
     setup_logging()
     opts = LocateOptions(fps=fps, categories=tuple(c.strip() for c in categories.split(",") if c.strip()),
-                         threshold=threshold, gate=gate, video=not no_video, progress=not quiet)
+                         threshold=threshold, gate=gate, contrast_heard=contrast_heard,
+                         video=not no_video, progress=not quiet)
     done = locate(list(inputs), model, out_dir, opts, resolve_device(device))
     for path in (done.picture, done.json, done.csv):
         if path:

@@ -148,6 +148,7 @@ def localize_settings(config: dict) -> dict:
         "map_size": e["map_size"],
         "gate": e["gate"],
         "snap": e["snap"],
+        "contrast_heard": e["contrast_heard"],
     }
 
 

@@ -49,6 +49,7 @@ class LocateOptions:
     categories: tuple[str, ...] = ()  # report only these (default: all the model knows)
     threshold: float = default("evaluate.class_threshold")  # a category is heard when σ(z^a) exceeds this
     gate: str = default("evaluate.gate")  # `cam` keeps each category's map where its own visual CAM sees it
+    contrast_heard: float = default("evaluate.contrast_heard")  # heard categories' maps drawn from what tells them apart
     video: bool = True  # False: JSON and CSV only
     threads: int | None = None  # CPU threads of the model (default: half the cores while the encoder runs beside it)
     batch_size: int | None = None  # frames per forward pass (default: 1 on CPU, where it keeps them in cache; 16 on GPU)
@@ -83,7 +84,8 @@ class Locator:
         self.palette = colours(self.categories)
         self.on_screen = self.file.on_screen.threshold if self.file.on_screen else None
         self.batch_size = opts.batch_size or (1 if self.device.type == "cpu" else 16)
-        self.localization = LocalizationConfig(class_threshold=opts.threshold, gate=opts.gate)
+        self.localization = LocalizationConfig(class_threshold=opts.threshold, gate=opts.gate,
+                                               contrast_heard=opts.contrast_heard)
 
     @torch.inference_mode()
     def hear(self, audio: AudioWindows) -> tuple[torch.Tensor, list[str]]:

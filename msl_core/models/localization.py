@@ -5,6 +5,8 @@ feature at each position. CAM baseline: the stage-1 visual class activation maps
 Both are combined with audio-probability weights: w_c = σ(z^a_c), categories with w_c > threshold plus the
 arg-max; L = Σ w_c S_c / Σ w_c, then L / max L.
 msl extension `snap: proposals`: each category's map becomes its best-covering object proposals (`snap_to_boxes`).
+msl extension `contrast_heard: λ`: each heard category's class-specific map is drawn from its audio embedding minus λ
+times the other heard categories' (`contrast_heard`); the class-agnostic map keeps the plain embeddings.
 """
 
 from __future__ import annotations
@@ -39,12 +41,18 @@ class LocalizationConfig:
     # msl extension: `proposals` redraws every category map (stage 2 and the CAM alike) as the frame's object
     # proposals, each filled with its score for that category (`snap_to_boxes`); `none` is the reference.
     snap: str = default("evaluate.snap")
+    # msl extension: the sounds of a mixture pool much of the same audio, so their embeddings share a component
+    # that lights every sounding object alike. λ > 0 draws each heard category's class-specific map from its
+    # embedding minus λ × the other heard categories' weighted mean (`contrast_heard`); 0 is the reference.
+    contrast_heard: float = default("evaluate.contrast_heard")
 
     def __post_init__(self) -> None:
         if self.gate not in GATES:
             raise ConfigError("evaluate.gate", f"'{self.gate}' is not one of {', '.join(GATES)}")
         if self.snap not in SNAPS:
             raise ConfigError("evaluate.snap", f"'{self.snap}' is not one of {', '.join(SNAPS)}")
+        if self.contrast_heard < 0:
+            raise ConfigError("evaluate.contrast_heard", f"must be ≥ 0, got {self.contrast_heard}")
 
     @property
     def output_size(self) -> int:
@@ -60,6 +68,18 @@ def class_weights(audio_logits: Tensor, threshold: float, double_sigmoid: bool) 
     kept = w > threshold
     kept[torch.arange(w.shape[0], device=w.device), w.argmax(1)] = True
     return w * kept
+
+
+def contrast_heard(embeddings: Tensor, weights: Tensor, strength: float) -> Tensor:
+    """Audio embeddings (N, C, E) of unit length and category weights (N, C) ≥ 0 (`class_weights`: 0 = not heard)
+    → e_c − λ · Σ_{c'≠c} w_c' e_c' / Σ_{c'≠c} w_c', renormalised, for every category (heard or not) of a clip that
+    hears two or more; the embeddings of a clip that hears one are returned as they are."""
+    total = torch.einsum("nc,nce->ne", weights, embeddings)[:, None]  # (N, 1, E)
+    others_weight = weights.sum(1, keepdim=True) - weights  # (N, C)
+    others = (total - weights[..., None] * embeddings) / others_weight.clamp_min(1e-12)[..., None]
+    contrasted = F.normalize(embeddings - strength * others, dim=-1)
+    several = ((weights > 0).sum(1) > 1)[:, None, None]
+    return torch.where(several, contrasted, embeddings)
 
 
 def max_normalise(maps: Tensor) -> Tensor:
@@ -149,16 +169,19 @@ def localize_features(stage2: CoarseToFine, fv: Tensor, fa: Tensor, cfg: Localiz
     """The stage-2 part of `localize_batch` from backbone features F^v (N, Dv, h, w) and F^a (N, Da, t, f)."""
     vmap, amap = stage2.class_maps(fv, fa)
     audio_logits = amap.float().mean((2, 3))  # (N, C)
+    weights = class_weights(audio_logits, cfg.class_threshold, cfg.reference_double_sigmoid)
     ea = stage2.embed_audio(fa, amap).float()  # (N, C, E)
     ev = stage2.embed_positions(fv).float()  # (N, E, h, w)
-    sim = F.relu(torch.einsum("nce,nehw->nchw", ea, ev))  # (N, C, h, w)
-    sim = resize_maps(sim, cfg.map_size).clamp(0.0, 1.0)
-    if cfg.gate == "cam":
-        sim = sim * resize_maps(max_normalise(F.relu(vmap.float())), cfg.map_size).clamp(0.0, 1.0)
-    sim = snapped(sim, cfg, proposals)
-    weights = class_weights(audio_logits, cfg.class_threshold, cfg.reference_double_sigmoid)
+    gate = resize_maps(max_normalise(F.relu(vmap.float())), cfg.map_size).clamp(0.0, 1.0) if cfg.gate == "cam" else None
+
+    def category_maps(embeddings: Tensor) -> Tensor:  # (N, C, E) → (N, C, S, S)
+        sim = resize_maps(F.relu(torch.einsum("nce,nehw->nchw", embeddings, ev)), cfg.map_size).clamp(0.0, 1.0)
+        return snapped(sim if gate is None else sim * gate, cfg, proposals)
+
+    sim = category_maps(ea)
     raw = weighted_class_mean(sim, weights)
-    return {"stage2": max_normalise(raw), "stage2_raw": raw, "stage2_class": sim,
+    specific = category_maps(contrast_heard(ea, weights, cfg.contrast_heard)) if cfg.contrast_heard > 0 else sim
+    return {"stage2": max_normalise(raw), "stage2_raw": raw, "stage2_class": specific,
             "audio_prob": torch.sigmoid(audio_logits), "visual_prob": torch.sigmoid(vmap.float().mean((2, 3)))}
 
 

@@ -320,7 +320,8 @@ def localize_settings(wildcards):
 
 def overlay_settings(wildcards):
     """What `msl locate` draws with: the network's own maps, so `evaluate.snap` (maps.h5 only) is left out."""
-    return {k: v for k, v in cfg.localize_settings(config).items() if k in ("class_threshold", "gate")}
+    return {k: v for k, v in cfg.localize_settings(config).items()
+            if k in ("class_threshold", "gate", "contrast_heard")}
 
 
 # Annotations and evaluation (evaluate.smk)

@@ -18,7 +18,7 @@ done = locate_test_clips(
     out.videos,
     snakemake.params.n,  # noqa: F821
     LocateOptions(threshold=snakemake.params.localize["class_threshold"], gate=snakemake.params.localize["gate"],  # noqa: F821
-                  progress=False),
+                  contrast_heard=snakemake.params.localize["contrast_heard"], progress=False),  # noqa: F821
     resolve_device(snakemake.config["device"]),  # noqa: F821
 )
 overlay_sheet(done, out.sheet)
