@@ -9,9 +9,8 @@ locate's own choice, half the cores while the encoder runs). Prints video-second
 the ratio floor time / locate time (1.0 = as fast as the bare re-encode; the target is ≥ 0.5 at 1 fps). It also
 prints both CPU times: on a machine whose cores are all busy with other work the wall ratio tends to their ratio.
 
-Measured on 2 CPU cores shared with other jobs (load average 8–14), alternating with the previous version: 0.33–0.37
-(median 0.355), previous 0.28–0.32; CPU ratio 0.31–0.35 (locate ~3 CPU-s, floor ~1.1). The previous version gave 0.36
-on the same box at load 0.3.
+Measured on 2 quiet CPU cores (load 1): 0.38 (floor 0.63 s, locate 1.64 s). With the initialisers skipped at load,
+alternating with the version before at load 3–4: 0.37–0.40 against 0.36–0.38.
 """
 
 from __future__ import annotations

@@ -62,3 +62,16 @@ def test_meta_device_load_equals_the_plain_load(tmp_path, vision, audio):
     with torch.inference_mode():
         a, b = loaded(x, logmel, stage=2), plain(x, logmel, stage=2)
     assert all(torch.equal(a[k], b[k]) for k in b)
+
+
+def test_initialisers_are_skipped_only_inside_the_build():
+    from msl_core.training.model_file import initialisers_skipped
+
+    before = nn.init.kaiming_normal_
+    t = torch.zeros(4, 4)
+    with initialisers_skipped():
+        assert nn.init.kaiming_normal_(t) is t and torch.equal(nn.init.ones_(t), torch.zeros(4, 4))
+    assert nn.init.kaiming_normal_ is before and torch.equal(nn.init.ones_(t), torch.ones(4, 4))
+    with pytest.raises(RuntimeError), initialisers_skipped():
+        raise RuntimeError("a failed build")
+    assert nn.init.kaiming_normal_ is before  # restored after an exception too

@@ -10,12 +10,15 @@ therefore needs no config.yaml. Every field holds only tensors and plain Python 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from msl_core.errors import BadInput
 from msl_core.models.coarse_to_fine import CoarseToFine, ModelConfig, build_model
@@ -126,7 +129,7 @@ def load_model_file(path: str | Path, device: torch.device | str = "cpu") -> Mod
     The network is built on the meta device (shapes only: no random initialisation to throw away) and takes the
     file's tensors as its own (`assign`), so loading costs little more than reading the file."""
     state = read_model_file(path)
-    with torch.device("meta"):
+    with torch.device("meta"), initialisers_skipped():
         model = build_model(ModelConfig.from_dict(state["model_config"]), None, warn_random=False)
     try:
         model.load_state_dict(state["state_dict"], assign=True)
@@ -141,6 +144,26 @@ def load_model_file(path: str | Path, device: torch.device | str = "cpu") -> Mod
     on_screen = OnScreen(**state["on_screen"]) if state["on_screen"] else None
     return ModelFile(model.to(device).eval(), int(state["stage"]), spec, str(state["dataset"]), dict(state["metrics"]),
                      str(state["config_hash"]), int(state["epochs"]), on_screen, Path(path))
+
+
+@contextlib.contextmanager
+def initialisers_skipped() -> Iterator[None]:
+    """`torch.nn.init`'s initialisers as no-ops while a network whose weights are about to be replaced is built: on
+    the meta device each still runs a traced call, two thirds of the build's time. Not thread-safe: no other thread
+    may build a network meanwhile (`msl locate` builds one model per process)."""
+    names = [n for n in dir(nn.init) if n.endswith("_") and not n.startswith("_")]
+    saved = {name: getattr(nn.init, name) for name in names}
+    for name in names:
+        setattr(nn.init, name, _unchanged)
+    try:
+        yield
+    finally:
+        for name, initialiser in saved.items():
+            setattr(nn.init, name, initialiser)
+
+
+def _unchanged(tensor: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+    return tensor
 
 
 def load_model(path: str | Path, device: torch.device | str = "cpu") -> CoarseToFine:
