@@ -153,6 +153,22 @@ def test_best_val_keeps_the_epoch_with_the_lowest_val_loss(tmp_path, small_threa
         train_stage(data, model_cfg, cfg, StageOutputs.in_dir(tmp_path / "none"), RunOptions(progress=False))
 
 
+def test_best_val_success_keeps_the_epoch_with_the_highest_val_success(tmp_path, small_threads):
+    files, data, model_cfg = _with_val(tmp_path)
+    val = open_val_split(files, split_boxes(files.index, "val", tmp_path / "val.json"))
+    cfg = TrainConfig(stage=1, epochs=3, lr=0.5, batch_size=4, seed=3, select="best_val_success")
+    out = StageOutputs.in_dir(tmp_path / "s1")
+    history = train_stage(data, model_cfg, cfg, out, RunOptions(progress=False), val=val)
+    success = [h["val_success"] for h in history]
+    chosen = max(k for k in range(1, 4) if success[k - 1] == max(success))  # the later epoch on a tie
+    saved = torch.load(out.model, weights_only=True)
+    assert saved["epochs"] == chosen and not (tmp_path / "s1" / "best.pt").exists()
+    unboxed = dataclasses.replace(val, truth={})  # val frames without boxes have no val success to select on
+    with pytest.raises(ConfigError, match="sounding boxes"):
+        train_stage(data, model_cfg, cfg, StageOutputs.in_dir(tmp_path / "none"), RunOptions(progress=False),
+                    val=unboxed)
+
+
 def test_val_is_scored_every_epoch_and_leaves_the_last_epoch_model_as_it_was(tmp_path, small_threads):
     files, data, model_cfg = _with_val(tmp_path)
     val = open_val_split(files, split_boxes(files.index, "val", tmp_path / "val.json"))

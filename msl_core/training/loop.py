@@ -41,7 +41,9 @@ from msl_core.training.validation import ValSplit, validate
 
 log = logging.getLogger(__name__)
 
-SELECT = ("last", "best_val")
+SELECT = ("last", "best_val", "best_val_success")
+# A selection rule → (the metrics.csv column it reads, +1: keep its highest epoch, −1: its lowest); later on a tie.
+SELECTION = {"best_val": ("val_loss", -1), "best_val_success": ("val_success", 1)}
 
 
 class TrainingDiverged(MslError):
@@ -64,8 +66,9 @@ class TrainConfig:
     pairs: str = default("train.stage2.pairs")  # negatives: every other pair (reference) or other categories
     flip_prob: float = default("train.flip_prob")
     seed: int = default("seed")
-    # Which epoch becomes model.pt: `last` (the reference keeps every epoch and uses the last) or `best_val`, the
-    # epoch with the lowest val loss (the same loss, on rows never trained on; validation.py).
+    # Which epoch becomes model.pt: `last` (the reference keeps every epoch and uses the last), `best_val`, the
+    # epoch with the lowest val loss (the same loss, on rows never trained on; validation.py), or `best_val_success`,
+    # the one with the highest val success rate (val frames with boxes).
     select: str = default("train.select")
 
     def __post_init__(self) -> None:
@@ -226,12 +229,13 @@ def train_stage(data: TrainingData, model_cfg: ModelConfig, cfg: TrainConfig, ou
     """Train one stage to `outputs`, resuming from `outputs.checkpoint` when it matches this run.
 
     With `val` (the val split, `validation.open_val_split`), every epoch is also scored on it (`val_loss`, and
-    `val_success` where it has boxes); with `select: best_val` the epoch with the lowest val loss becomes the model.
+    `val_success` where it has boxes); with `select: best_val` the epoch with the lowest val loss becomes the model,
+    with `best_val_success` the one with the highest val success.
     `dataset` names the training data in the model file (default: the folder of frames.h5, results/<dataset>/).
     Returns the per-epoch history (the rows of metrics.csv).
     """
-    if cfg.select == "best_val" and val is None:
-        raise ConfigError("train.select", f"best_val needs val rows; {data.files.index} has none")
+    if cfg.select in SELECTION and val is None:
+        raise ConfigError("train.select", f"{cfg.select} needs val rows; {data.files.index} has none")
     if model_cfg.num_classes != data.num_classes:
         raise BadInput(data.files.labels, f"has {data.num_classes} categories, the model {model_cfg.num_classes}")
     chash = run_hash(model_cfg, cfg, data, vision_weights, stage1_model, audio_weights)
@@ -262,11 +266,10 @@ def train_stage(data: TrainingData, model_cfg: ModelConfig, cfg: TrainConfig, ou
         means = train_one_epoch(model, loader, optimizer, cfg, epoch, opts, on_batch, net)
         if val is not None:
             means |= validate(model, val, cfg.stage, cfg.batch_size, cfg.seed, cfg.loss_options, opts.device)
-        if cfg.select == "best_val":
-            if "val_loss" not in means:
-                raise ConfigError("train.select", f"best_val needs a val batch (rows of two clips); "
-                                                  f"{data.files.index} has {len(set(val.data.clips))} val clip(s)")
-            if means["val_loss"] <= min(h["val_loss"] for h in [*history, means]) and ranks.main:
+        if cfg.select in SELECTION:
+            check_selectable(cfg.select, means, data.files.index, val)
+            if selection_score(cfg.select, means) >= max(selection_score(cfg.select, h) for h in history + [means]) \
+                    and ranks.main:
                 save_weights(best, model, epoch + 1)
         history.append({"epoch": epoch + 1, **means})
         if ranks.main:  # every rank holds the same weights and optimiser state: one writes them
@@ -275,9 +278,10 @@ def train_stage(data: TrainingData, model_cfg: ModelConfig, cfg: TrainConfig, ou
         ranks.barrier()
     if not ranks.main:
         return history
-    if cfg.select == "best_val":
-        chosen = min(history, key=lambda h: h["val_loss"])["epoch"]
-        log.info("stage %d: epoch %d has the lowest val loss; it becomes %s", cfg.stage, chosen, outputs.model)
+    if cfg.select in SELECTION:
+        chosen = max(history, key=lambda h: (selection_score(cfg.select, h), h["epoch"]))["epoch"]
+        log.info("stage %d: epoch %d has the best %s; it becomes %s", cfg.stage, chosen, SELECTION[cfg.select][0],
+                 outputs.model)
         model.load_state_dict(torch.load(best, map_location=opts.device, weights_only=True)["state_dict"])
         best.unlink()
         cfg = replace(cfg, epochs=chosen)
@@ -285,6 +289,23 @@ def train_stage(data: TrainingData, model_cfg: ModelConfig, cfg: TrainConfig, ou
     write_metrics(outputs.metrics, history)
     plot_losses(history, outputs.curve, title=f"stage {cfg.stage}", chosen=cfg.epochs)
     return history
+
+
+def selection_score(select: str, row: dict) -> float:
+    """An epoch's score under a selection rule: higher is better."""
+    column, sign = SELECTION[select]
+    return sign * row[column]
+
+
+def check_selectable(select: str, means: dict, index: Path, val) -> None:
+    """The epoch's val numbers hold what `select` reads, else a clear error naming the val split's problem."""
+    column = SELECTION[select][0]
+    if column == "val_loss" and column not in means:
+        raise ConfigError("train.select", f"{select} needs a val batch (rows of two clips); "
+                                          f"{index} has {len(set(val.data.clips))} val clip(s)")
+    if column not in means:
+        raise ConfigError("train.select", f"{select} needs val frames with sounding boxes; the val split of {index} "
+                                          "has none (use best_val)")
 
 
 def save_final_model(outputs: StageOutputs, model: CoarseToFine, cfg: TrainConfig, chash: str, data: TrainingData,
