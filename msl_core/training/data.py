@@ -22,7 +22,6 @@ from msl_core.stores.frames import FramesStore
 from msl_core.stores.hdf5 import H5Rows
 from msl_core.stores.labels import LabelsStore
 from msl_core.stores.logmel import LogmelStore
-from msl_core.stores.trunk import TrunkStore
 from msl_core.training.distributed import RankSlices
 
 
@@ -118,8 +117,6 @@ def open_training_data(files: TrainingFiles, split: str | None = "train", num_cl
     """
     frames, logmel = check_media(files.frames, files.logmel)
     n = len(frames)
-    if files.trunk is not None and (cached := len(TrunkStore(files.trunk))) != n:
-        raise BadInput(files.trunk, f"has {cached} rows but {files.frames.name} has {n}: rerun rule trunk_features")
     categories = check_labels(files.labels, n, num_classes)
     index = read_index(files.index, n)
     rows = split_rows(index, files.index, split)
