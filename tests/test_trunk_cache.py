@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 import torch
 
+from msl_core import metrics
 from msl_core.config import load_config
 from msl_core.config.settings import trunk_settings
 from msl_core.errors import BadInput, ConfigError
 from msl_core.models import ModelConfig, build_model
+from msl_core.models.localization import LocalizationConfig, localize_batch
 from msl_core.models.losses import stage_losses
 from msl_core.models.mobilenet_v2 import MobileNetV2Features
 from msl_core.stores.frames import FramesStore
@@ -21,7 +23,7 @@ from msl_core.training.data import BatchReader, open_training_data
 from msl_core.training.loop import RunOptions, StageOutputs, TrainConfig, train_stage
 from msl_core.training.synthetic import write_synthetic_inputs
 from msl_core.training.trunk_cache import augment, check_trunk, step_inputs, write_trunk_features
-from msl_core.training.validation import open_val_split
+from msl_core.training.validation import SCORING, open_val_split, success
 from support.coco import split_boxes
 from support.workspace import REPO
 
@@ -101,6 +103,28 @@ def test_a_step_from_the_cache_equals_the_step_from_the_frames(cached, stage):
     assert cached_losses == losses  # bit-identical, every term
     assert grads.keys() == cached_grads.keys() and len(grads) == len(model.stage_parameters(stage))
     assert all(torch.equal(grads[k], cached_grads[k]) for k in grads)
+
+
+@pytest.mark.parametrize("stage", [1, 2])
+def test_val_success_from_the_cache_equals_val_success_from_the_frames(cached, tmp_path, stage):
+    """Validation reads the trunk like training does; the 16 val rows make one batch (oneDNN on one thread)."""
+    files, model = cached
+    boxes = split_boxes(files.index, "val", tmp_path / "val.json", size=32)
+    cached_val = open_val_split(files, boxes)
+    frames_val = open_val_split(dataclasses.replace(files, trunk=None), boxes)
+    assert len(cached_val.truth) == 16 and "trunk" in BatchReader(cached_val.data.files)[[2]]
+    model.eval()
+    scores = [success(model, val, stage, 16, torch.device("cpu")) for val in (cached_val, frames_val)]
+    assert scores[0] == scores[1]
+    # the frames' own path, through the maps localisation writes
+    with torch.no_grad():
+        rows = sorted(frames_val.truth)
+        batch = BatchReader(frames_val.data.files, pixels=True)[rows]
+        maps = localize_batch(model, model.prepare_frames(batch["frames"]), batch["logmel"], LocalizationConfig(),
+                              stage1=model)["cam" if stage == 1 else "stage2"]
+    predicted = metrics.binarise(metrics.upsample(maps.numpy()), SCORING.map_threshold)
+    cious = metrics.ciou(predicted, np.stack([frames_val.truth[r] for r in rows]))
+    assert scores[0] == metrics.success_rate(cious, SCORING.success_ciou)
 
 
 @pytest.mark.slow

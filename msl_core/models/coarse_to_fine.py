@@ -186,9 +186,14 @@ class CoarseToFine(nn.Module):
                            positions: bool = False) -> dict[str, Tensor]:
         """`forward` from the frozen trunk's output (`frozen_trunk`, e.g. read from trunk.h5): the same numbers,
         without recomputing what never trains. The features are laid out channels-last, as the frames' would be."""
-        trunk = trunk.contiguous(memory_format=torch.channels_last)
-        fv = self.vision.forward_from(trunk, self.cfg.freeze_vision_stages)
-        return self.heads(fv, self.audio_features(logmel), stage, positions)
+        return self.heads(self.visual_features(trunk, from_trunk=True), self.audio_features(logmel), stage, positions)
+
+    def visual_features(self, visual: Tensor, from_trunk: bool = False) -> Tensor:
+        """F^v of prepared frames, or with `from_trunk` of the frozen trunk's output (laid out channels-last, as the
+        frames' features would be)."""
+        if not from_trunk:
+            return self.vision(visual)
+        return self.vision.forward_from(visual.contiguous(memory_format=torch.channels_last), self.cfg.freeze_vision_stages)
 
     def heads(self, fv: Tensor, fa: Tensor, stage: int, positions: bool) -> dict[str, Tensor]:
         """Everything after the backbones (see the class docstring for the outputs)."""

@@ -152,15 +152,19 @@ def localize_batch(
     fv, fa = stage2.backbone_features(frames, logmel)
     out = localize_features(stage2, fv, fa, cfg, proposals)
     if stage1 is not None:
-        fv1, fa1 = stage1.backbone_features(frames, logmel)
-        vmap1, amap1 = stage1.class_maps(fv1, fa1)
-        cam = snapped(resize_maps(F.relu(vmap1.float()), cfg.map_size), cfg, proposals)  # (N, C, S, S)
-        w1 = class_weights(amap1.float().mean((2, 3)), cfg.class_threshold, cfg.reference_double_sigmoid)
-        out["cam_raw"] = weighted_class_mean(cam, w1)
-        out["cam"] = max_normalise(out["cam_raw"])
-        peak = cam.flatten(1).amax(1).clamp_min(1e-12)[:, None, None, None]
-        out["cam_class"] = cam / peak
+        out |= cam_features(stage1, *stage1.backbone_features(frames, logmel), cfg, proposals)
     return out
+
+
+def cam_features(stage1: CoarseToFine, fv: Tensor, fa: Tensor, cfg: LocalizationConfig,
+                 proposals: tuple[Tensor, Tensor] | None = None) -> dict[str, Tensor]:
+    """The stage-1 maps of `localize_batch` (cam, cam_raw, cam_class) from the stage-1 model's F^v and F^a."""
+    vmap1, amap1 = stage1.class_maps(fv, fa)
+    cam = snapped(resize_maps(F.relu(vmap1.float()), cfg.map_size), cfg, proposals)  # (N, C, S, S)
+    w1 = class_weights(amap1.float().mean((2, 3)), cfg.class_threshold, cfg.reference_double_sigmoid)
+    raw = weighted_class_mean(cam, w1)
+    peak = cam.flatten(1).amax(1).clamp_min(1e-12)[:, None, None, None]
+    return {"cam_raw": raw, "cam": max_normalise(raw), "cam_class": cam / peak}
 
 
 @torch.no_grad()

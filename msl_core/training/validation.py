@@ -20,7 +20,7 @@ import torch
 from msl_core import metrics
 from msl_core.evaluation import EvalSettings, ground_truth, load_items
 from msl_core.models.coarse_to_fine import CoarseToFine
-from msl_core.models.localization import LocalizationConfig, localize_batch
+from msl_core.models.localization import LocalizationConfig, cam_features, localize_features
 from msl_core.models.losses import stage_losses
 from msl_core.training.data import BatchReader, TrainingData, TrainingFiles, make_loader, open_training_data, read_index
 from msl_core.training.trunk_cache import step_inputs
@@ -79,17 +79,19 @@ def validate(model: CoarseToFine, val: ValSplit, stage: int, batch_size: int, se
     return means
 
 
+@torch.no_grad()
 def success(model: CoarseToFine, val: ValSplit, stage: int, batch_size: int, device: torch.device) -> float:
-    """Share of the val rows with boxes whose map (stage 1: CAM; stage 2: alignment map) reaches cIoU 0.5."""
+    """Share of the val rows with boxes whose map (stage 1: CAM; stage 2: alignment map) reaches cIoU 0.5. With a
+    cached trunk the frames' features come from trunk.h5 (its unflipped view), as in the val loss."""
     rows = sorted(val.truth)
-    reader, cfg, cious = BatchReader(val.data.files, pixels=True), LocalizationConfig(), []
+    reader, cfg, cious = BatchReader(val.data.files), LocalizationConfig(), []
     for start in range(0, len(rows), batch_size):
         chunk = rows[start : start + batch_size]
         batch = reader[chunk]
+        visual, from_trunk = step_inputs(model, batch, torch.zeros(len(chunk), dtype=torch.bool), device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            maps = localize_batch(model, model.prepare_frames(batch["frames"].to(device)),
-                                  batch["logmel"].to(device), cfg, stage1=model if stage == 1 else None)
-        grid = metrics.upsample(maps["cam" if stage == 1 else "stage2"].float().cpu().numpy())
-        predicted = metrics.binarise(grid, SCORING.map_threshold)
+            fv, fa = model.visual_features(visual, from_trunk), model.audio_features(batch["logmel"].to(device))
+            maps = cam_features(model, fv, fa, cfg)["cam"] if stage == 1 else localize_features(model, fv, fa, cfg)["stage2"]
+        predicted = metrics.binarise(metrics.upsample(maps.float().cpu().numpy()), SCORING.map_threshold)
         cious.append(metrics.ciou(predicted, np.stack([val.truth[r] for r in chunk])))
     return metrics.success_rate(np.concatenate(cious), SCORING.success_ciou)
