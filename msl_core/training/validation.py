@@ -79,10 +79,15 @@ def validate(model: CoarseToFine, val: ValSplit, stage: int, batch_size: int, se
     return means
 
 
-@torch.no_grad()
 def success(model: CoarseToFine, val: ValSplit, stage: int, batch_size: int, device: torch.device) -> float:
-    """Share of the val rows with boxes whose map (stage 1: CAM; stage 2: alignment map) reaches cIoU 0.5. With a
-    cached trunk the frames' features come from trunk.h5 (its unflipped view), as in the val loss."""
+    """Share of the val rows with boxes whose map (stage 1: CAM; stage 2: alignment map) reaches cIoU 0.5."""
+    return metrics.success_rate(val_cious(model, val, stage, batch_size, device), SCORING.success_ciou)
+
+
+@torch.no_grad()
+def val_cious(model: CoarseToFine, val: ValSplit, stage: int, batch_size: int, device: torch.device) -> np.ndarray:
+    """cIoU of each val row with boxes (ascending row order). With a cached trunk the frames' features come from
+    trunk.h5 (its unflipped view), as in the val loss."""
     rows = sorted(val.truth)
     reader, cfg, cious = BatchReader(val.data.files), LocalizationConfig(), []
     for start in range(0, len(rows), batch_size):
@@ -94,4 +99,4 @@ def success(model: CoarseToFine, val: ValSplit, stage: int, batch_size: int, dev
             maps = cam_features(model, fv, fa, cfg)["cam"] if stage == 1 else localize_features(model, fv, fa, cfg)["stage2"]
         predicted = metrics.binarise(metrics.upsample(maps.float().cpu().numpy()), SCORING.map_threshold)
         cious.append(metrics.ciou(predicted, np.stack([val.truth[r] for r in chunk])))
-    return metrics.success_rate(np.concatenate(cious), SCORING.success_ciou)
+    return np.concatenate(cious)
