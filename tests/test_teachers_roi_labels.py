@@ -39,7 +39,9 @@ def _stamp(path, side):
     return cv2.resize(rgba, (round(rgba.shape[1] * scale), round(rgba.shape[0] * scale)), interpolation=cv2.INTER_AREA)
 
 
-def test_two_real_objects_in_one_frame_give_both_categories(assets, tmp_path, small_threads):
+@pytest.fixture
+def two_stamps(assets, tmp_path):
+    """A 256×256 frame holding a real pig and a real zebra, their boxes (and two empty proposals), the teacher."""
     root = stamps_root()
     frame = np.full((256, 256, 3), 200, np.uint8)
     boxes = []
@@ -51,22 +53,45 @@ def test_two_real_objects_in_one_frame_give_both_categories(assets, tmp_path, sm
         region = frame[top:top + h, left:left + w]
         region[:] = (alpha * rgba[..., :3] + (1 - alpha) * region).astype(np.uint8)
         boxes.append([left / 256, top / 256, (left + w) / 256, (top + h) / 256])
-    boxes = np.array([boxes + [[0, 0, 0, 0]] * 2], np.float32)  # 4 proposals, two empty
-    frames_path = tmp_path / "frames.h5"
-    with h5py.File(frames_path, "w") as h5:
-        h5.create_dataset("frames", data=frame[None])
-    write_proposals(tmp_path / "proposals.h5", boxes, np.ones((1, 4), np.float32))
     weights = tmp_path / "mobilenet.pt"
     torch.save(convert_tflite(assets / "weights/mobilenet_v2_1.0_224_quant.tflite"), weights)
+    return frame, np.array(boxes + [[0, 0, 0, 0]] * 2, np.float32), ImageClassifier("mobilenet_v2", weights)
 
+
+def _store(tmp_path, name, frames, boxes):
+    with h5py.File(tmp_path / f"{name}_frames.h5", "w") as h5:
+        h5.create_dataset("frames", data=frames)
+    write_proposals(tmp_path / f"{name}_proposals.h5", boxes, np.ones(boxes.shape[:2], np.float32))
+    return tmp_path / f"{name}_frames.h5", tmp_path / f"{name}_proposals.h5"
+
+
+def test_two_real_objects_in_one_frame_give_both_categories(two_stamps, tmp_path, small_threads):
+    frame, boxes, classifier = two_stamps
+    frames_path, proposals_path = _store(tmp_path, "one", frame[None], boxes[None])
     categories = category_set("classes")
-    classifier = ImageClassifier("mobilenet_v2", weights)
-    labels = roi_labels(frames_path, tmp_path / "proposals.h5", classifier, image_map(categories))[0]
+    labels = roi_labels(frames_path, proposals_path, classifier, image_map(categories))[0]
     named = dict(zip(categories.names, labels))
     assert named["pigs"] > 0.5 and named["equines"] > 0.5
     others = [v for k, v in named.items() if k not in ("pigs", "equines")]
     assert max(others) < 0.2
 
-    write_proposals(tmp_path / "short.h5", boxes[:0], np.ones((0, 4), np.float32))
+    write_proposals(tmp_path / "short.h5", boxes[None][:0], np.ones((0, 4), np.float32))
     with pytest.raises(BadInput, match="0 rows of proposals for 1 frames"):
         roi_labels(frames_path, tmp_path / "short.h5", classifier, image_map(categories))
+
+
+def test_a_repeated_frame_is_classified_once_and_labelled_the_same(two_stamps, tmp_path, small_threads):
+    """A static shot: the same picture and boxes every second. Other boxes on the same picture are new work."""
+    frame, boxes, classifier = two_stamps
+    pig_only = boxes.copy()
+    pig_only[1] = 0  # the zebra's box dropped
+    membership = image_map(category_set("classes"))
+    crops = []
+    counting = lambda x, **kw: crops.append(len(x)) or classifier(x, **kw)  # the real teacher, counted
+    paths = _store(tmp_path, "static", np.stack([frame] * 3), np.stack([boxes, boxes, pig_only]))
+    labels = roi_labels(*paths, counting, membership)
+    assert sum(crops) == 2 * len(boxes)  # rows 0 and 2 classified, row 1 copied
+    assert np.array_equal(labels[1], labels[0]) and not np.array_equal(labels[2], labels[0])
+    for row, row_boxes in ((0, boxes), (2, pig_only)):  # the same numbers as the frame labelled on its own
+        alone = roi_labels(*_store(tmp_path, f"alone{row}", frame[None], row_boxes[None]), classifier, membership)
+        assert np.array_equal(labels[row], alone[0])

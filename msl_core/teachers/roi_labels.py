@@ -10,6 +10,7 @@ category) gives none.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import cv2
@@ -43,7 +44,9 @@ def roi_evidence(probs: np.ndarray, membership: np.ndarray) -> np.ndarray:
 def roi_labels(frames_path: str | Path, proposals_path: str | Path, classifier, membership: np.ndarray,
                batch_frames: int = 8) -> np.ndarray:
     """(N, C) visual labels: the ROI evidence of every stored frame (crops classified a few frames at a time, so
-    memory stays (batch, K, 1000) however many frames the dataset has)."""
+    memory stays (batch, K, 1000) however many frames the dataset has). A frame identical to an earlier one, with
+    the same boxes, takes that frame's labels: a static shot repeats its picture every second, and the classifier
+    gives a crop the same numbers in any batch (msl_core.training.trunk_cache, BATCH), so nothing changes."""
     from tqdm import tqdm
 
     from msl_core.teachers.image_classifier import INPUT_SIZE
@@ -52,10 +55,19 @@ def roi_labels(frames_path: str | Path, proposals_path: str | Path, classifier, 
     boxes = ProposalsStore(proposals_path).for_frames(len(frames)).read("boxes")
     n, k = boxes.shape[:2]
     labels = np.zeros((n, len(membership)), np.float32)
+    first: dict[bytes, int] = {}  # digest of (frame, boxes) → the first row that holds them
     for start in tqdm(range(0, n, batch_frames), desc="ROI labels", unit="batch", mininterval=10):
-        stop = min(start + batch_frames, n)
-        block = frames.data[start:stop]
-        crops, valid = map(np.concatenate, zip(*(crop_boxes(f, b, INPUT_SIZE) for f, b in zip(block, boxes[start:stop]))))
-        probs = classifier(crops, whole=True) * valid[:, None]
-        labels[start:stop] = roi_evidence(probs.reshape(stop - start, k, -1), membership)
+        rows = np.arange(start, min(start + batch_frames, n))
+        block = frames.data[rows[0]:rows[-1] + 1]
+        source = np.array([first.setdefault(_digest(f, b), r) for r, f, b in zip(rows, block, boxes[rows])])
+        new = source == rows
+        if new.any():
+            crops, valid = map(np.concatenate, zip(*(crop_boxes(f, b, INPUT_SIZE) for f, b in zip(block[new], boxes[rows[new]]))))
+            probs = classifier(crops, whole=True) * valid[:, None]
+            labels[rows[new]] = roi_evidence(probs.reshape(int(new.sum()), k, -1), membership)
+        labels[rows[~new]] = labels[source[~new]]
     return labels
+
+
+def _digest(frame: np.ndarray, boxes: np.ndarray) -> bytes:
+    return hashlib.blake2b(frame.tobytes() + np.ascontiguousarray(boxes).tobytes(), digest_size=16).digest()
