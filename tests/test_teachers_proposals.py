@@ -84,6 +84,20 @@ def test_frames_h5_to_proposals_h5(tmp_path, yolo_cfg, demo_frames):
     assert stored.shape("boxes") == (3, 5, 4) and stored.index_table()["second"].tolist() == [0, 1, 2]
 
 
+def test_a_repeated_picture_is_proposed_once(tmp_path, yolo_cfg, demo_frames):
+    """A static shot: the same picture every second gets the detector once and the same boxes on every row."""
+    a, b = demo_frames[0][0], demo_frames[1][0]
+    with h5py.File(tmp_path / "frames.h5", "w") as h5:
+        h5["frames"] = np.stack([a, a, b, a, b])
+    detector, seen = make_proposer(yolo_cfg), []
+    counting = lambda frame: seen.append(frame) or detector(frame)  # the real detector, counted
+    boxes, scores = frame_proposals(tmp_path / "frames.h5", yolo_cfg, counting)
+    assert len(seen) == 2 and not np.array_equal(boxes[0], boxes[2])
+    for row, picture in enumerate((a, a, b, a, b)):  # every row: what the detector gives its picture on its own
+        expected = propose(detector, picture, yolo_cfg)
+        assert np.array_equal(boxes[row], expected[0]) and np.array_equal(scores[row], expected[1])
+
+
 def test_top_k_nms_pads_and_suppresses():
     boxes = np.array([[0, 0, 0.5, 0.5], [0, 0, 0.5, 0.49], [0.5, 0.5, 1, 1]], np.float32)
     kept, scores = top_k_nms(boxes, np.array([0.9, 0.8, 0.7], np.float32), k=4, iou=0.5)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -192,3 +193,24 @@ def test_cache_on_with_nothing_frozen_is_refused(tmp_path):
                                                 "model": {"freeze_vision_stages": {"mobilenet_v2": 0}}})
     with pytest.raises(ConfigError, match="train.cache_trunk.*no mobilenet_v2 stage is frozen"):
         trunk_settings(config, "scenes")
+
+
+def test_a_repeated_picture_goes_through_the_trunk_once(tmp_path, small_threads):
+    """A static shot repeats its picture every second: each distinct picture is computed once, in full batches, and
+    every row holds the numbers its picture gets computed with the others (bit for bit)."""
+    files = write_synthetic_inputs(tmp_path / "data", n=40, size=32, num_classes=3)
+    with h5py.File(files.frames, "r+") as h5:  # 20 distinct pictures, each on two rows, far apart
+        h5["frames"][20:] = h5["frames"][:20][::-1]
+    model = _model()
+    frames_in = []
+    real = model.frozen_trunk
+    model.frozen_trunk = lambda x: frames_in.append(len(x)) or real(x)  # the real trunk, counted
+    write_trunk_features(files.frames, tmp_path / "trunk.h5", model, flipped=True, device=torch.device("cpu"),
+                         progress=False)
+    assert sum(frames_in) == 2 + 2 * 20  # the shape probe, then 20 pictures × 2 views, in one batch each
+    trunk = TrunkStore(tmp_path / "trunk.h5").read("trunk")
+    assert np.array_equal(trunk[20:], trunk[:20][::-1])
+    with torch.no_grad():
+        x = model.prepare_frames(torch.from_numpy(FramesStore(files.frames).read("frames")[:20]))
+        assert torch.equal(torch.from_numpy(trunk[:20, 0]), real(x))
+        assert torch.equal(torch.from_numpy(trunk[:20, 1]), real(augment(x, torch.ones(20, dtype=torch.bool))))

@@ -3,6 +3,7 @@ mono audio window, row-aligned with index.csv. Their shapes and parameters are t
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -55,3 +56,24 @@ class AudioStore(Store):
     @property
     def window_s(self) -> float:
         return float(self.attr("window_s", "audio"))
+
+
+class RepeatedFrames:
+    """Rows whose picture (and, where given, side data such as its boxes) repeats an earlier row's, found by content
+    digest. A static shot repeats its picture every second (the default demo's 1 248 frames hold 316 distinct
+    pictures), and the per-frame teachers and the frozen trunk give a picture the same numbers wherever it appears
+    (msl_core.training.trunk_cache, BATCH), so each distinct picture needs computing once."""
+
+    def __init__(self) -> None:
+        self._first: dict[bytes, int] = {}
+
+    def sources(self, rows: np.ndarray, pictures: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray:
+        """For each of `rows` (ascending, after every row seen so far), the first row that held the same picture
+        (and `extra` row): the row itself where it is new."""
+        side = [b""] * len(rows) if extra is None else [np.ascontiguousarray(e).tobytes() for e in extra]
+        return np.array([self._first.setdefault(_digest(p, e), int(r)) for r, p, e in zip(rows, pictures, side)],
+                        np.int64)
+
+
+def _digest(picture: np.ndarray, extra: bytes) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(picture).tobytes() + extra, digest_size=16).digest()

@@ -21,6 +21,7 @@ from torchvision.ops import nms
 
 from msl_core.config import default
 from msl_core.errors import BadInput, ConfigError
+from msl_core.stores.frames import RepeatedFrames
 from msl_core.stores.hdf5 import H5Rows
 
 log = logging.getLogger(__name__)
@@ -189,10 +190,13 @@ def propose(proposer, frame: np.ndarray, cfg: ProposalConfig) -> tuple[np.ndarra
 
 def frame_proposals(frames_path: str | Path, cfg: ProposalConfig, proposer) -> tuple[np.ndarray, np.ndarray]:
     """Proposals for every frame of frames.h5 by `proposer` (teachers.choices.make_proposer): boxes (N, K, 4),
-    scores (N, K)."""
+    scores (N, K). A frame identical to an earlier one takes that frame's proposals (`RepeatedFrames`)."""
     frames = H5Rows(frames_path, "frames")
     boxes = np.zeros((len(frames), cfg.top_k, 4), np.float32)
     scores = np.zeros((len(frames), cfg.top_k), np.float32)
+    repeats = RepeatedFrames()
     for i in range(len(frames)):
-        boxes[i], scores[i] = propose(proposer, frames.data[i], cfg)
+        frame = frames.data[i]
+        first = repeats.sources(np.array([i]), frame[None])[0]
+        boxes[i], scores[i] = propose(proposer, frame, cfg) if first == i else (boxes[first], scores[first])
     return boxes, scores

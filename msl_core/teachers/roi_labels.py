@@ -10,12 +10,12 @@ category) gives none.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from msl_core.stores.frames import RepeatedFrames
 from msl_core.stores.hdf5 import H5Rows
 from msl_core.stores.proposals import ProposalsStore
 
@@ -55,11 +55,11 @@ def roi_labels(frames_path: str | Path, proposals_path: str | Path, classifier, 
     boxes = ProposalsStore(proposals_path).for_frames(len(frames)).read("boxes")
     n, k = boxes.shape[:2]
     labels = np.zeros((n, len(membership)), np.float32)
-    first: dict[bytes, int] = {}  # digest of (frame, boxes) → the first row that holds them
+    repeats = RepeatedFrames()
     for start in tqdm(range(0, n, batch_frames), desc="ROI labels", unit="batch", mininterval=10):
         rows = np.arange(start, min(start + batch_frames, n))
         block = frames.data[rows[0]:rows[-1] + 1]
-        source = np.array([first.setdefault(_digest(f, b), r) for r, f, b in zip(rows, block, boxes[rows])])
+        source = repeats.sources(rows, block, boxes[rows])
         new = source == rows
         if new.any():
             crops, valid = map(np.concatenate, zip(*(crop_boxes(f, b, INPUT_SIZE) for f, b in zip(block[new], boxes[rows[new]]))))
@@ -68,6 +68,3 @@ def roi_labels(frames_path: str | Path, proposals_path: str | Path, classifier, 
         labels[rows[~new]] = labels[source[~new]]
     return labels
 
-
-def _digest(frame: np.ndarray, boxes: np.ndarray) -> bytes:
-    return hashlib.blake2b(frame.tobytes() + np.ascontiguousarray(boxes).tobytes(), digest_size=16).digest()

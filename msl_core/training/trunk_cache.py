@@ -17,13 +17,14 @@ import hashlib
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor
 from tqdm import tqdm
 
 from msl_core.errors import BadInput
 from msl_core.models.coarse_to_fine import CoarseToFine
-from msl_core.stores.frames import FramesStore
+from msl_core.stores.frames import FramesStore, RepeatedFrames
 from msl_core.stores.trunk import TrunkStore, trunk_writer
 
 BATCH = 32  # frames per trunk pass
@@ -75,22 +76,43 @@ def frozen_digest(model: CoarseToFine) -> str:
 def write_trunk_features(frames_path: str | Path, out: str | Path, model: CoarseToFine, flipped: bool,
                          device: torch.device, progress: bool = True) -> None:
     """trunk.h5 for every row of frames.h5: the frozen stages' features of each frame and, with `flipped`, of its
-    mirror image."""
+    mirror image. A frame identical to an earlier one takes that frame's features (`RepeatedFrames`)."""
     if model.cfg.freeze_vision_stages == 0:
         raise BadInput(frames_path, "no frozen vision stage to cache (model.freeze_vision_stages is 0)")
     frames = FramesStore(frames_path)
     pixels, n, views = frames.rows("frames"), len(frames), 2 if flipped else 1
     model = model.to(device).eval()
     h, w = frames.size
-    shape = model.frozen_trunk(model.prepare_frames(torch.zeros(1, h, w, 3, dtype=torch.uint8, device=device))).shape
+    shape = model.frozen_trunk(model.prepare_frames(torch.zeros(2, h, w, 3, dtype=torch.uint8, device=device))).shape
+    copies: dict[int, list[int]] = {}  # first row of each distinct picture → every row that holds it
+    for row, first in enumerate(_first_copies(pixels, n)):
+        copies.setdefault(int(first), []).append(row)
+    unique = np.array(list(copies), np.int64)
     with trunk_writer(out, frames.index_table(), (views, *shape[1:]), model.cfg.vision_backbone,
                       model.cfg.freeze_vision_stages, frozen_digest(model)) as trunk:
-        for start in tqdm(range(0, n, BATCH), desc="trunk features", unit="batch", file=sys.stderr,
+        # distinct pictures only, in full batches: on one thread a small batch would take another kernel (BATCH)
+        for start in tqdm(range(0, len(unique), BATCH), desc="trunk features", unit="batch", file=sys.stderr,
                           disable=not progress):
-            start = min(start, max(n - 2, 0))  # never one frame alone (see above): the last two, then
-            x = model.prepare_frames(torch.from_numpy(pixels.read(range(start, min(start + BATCH, n)))).to(device))
-            features = [model.frozen_trunk(augment(x, torch.full((len(x),), bool(v)))) for v in range(views)]
-            trunk[start : start + len(x)] = torch.stack(features, 1).cpu().numpy()
+            start = min(start, max(len(unique) - 2, 0))  # never one frame alone (see BATCH): the last two, then
+            batch = unique[start : start + BATCH]
+            for first, features in zip(batch, _trunk_views(model, pixels.read(batch), views, device)):
+                for row in copies[int(first)]:
+                    trunk[row] = features
+
+
+def _first_copies(pixels, n: int, chunk: int = 256) -> np.ndarray:
+    """(n,) for each row of frames.h5, the first row that holds the same picture."""
+    repeats = RepeatedFrames()
+    return np.concatenate([repeats.sources(np.arange(start, min(start + chunk, n)), pixels.data[start : start + chunk])
+                           for start in range(0, n, chunk)] or [np.zeros(0, np.int64)])
+
+
+def _trunk_views(model: CoarseToFine, block: np.ndarray, views: int, device: torch.device) -> np.ndarray:
+    """(B, V, C, h, w) features of uint8 frames (B, H, W, 3). A lone frame goes through twice: never one frame alone
+    (see BATCH)."""
+    x = model.prepare_frames(torch.from_numpy(np.concatenate([block] * (2 if len(block) == 1 else 1))).to(device))
+    features = [model.frozen_trunk(augment(x, torch.full((len(x),), bool(v)))) for v in range(views)]
+    return torch.stack(features, 1)[: len(block)].cpu().numpy()
 
 
 def check_trunk(path: str | Path, model: CoarseToFine, n_rows: int, flip_prob: float) -> None:
