@@ -135,9 +135,10 @@ def snap_to_boxes(class_maps: Tensor, boxes: Tensor, objectness: Tensor, size: i
 @torch.no_grad()
 def localize_batch(
     stage2: CoarseToFine, frames: Tensor, logmel: Tensor, cfg: LocalizationConfig, stage1: CoarseToFine | None = None,
-    proposals: tuple[Tensor, Tensor] | None = None,
+    proposals: tuple[Tensor, Tensor] | None = None, frame_of_row: Tensor | None = None,
 ) -> dict[str, Tensor]:
     """Maps for one batch; frames are prepared (normalised NCHW), logmel (N, T, n_mels); models in eval mode.
+    With `frame_of_row` (N,), `frames` holds each distinct picture once and row n sees frames[frame_of_row[n]].
 
     Returns (float32, on the models' device):
       stage2 (N, S, S) in [0, 1]; stage2_raw (N, S, S) = the same before L / max L (its scale says how strongly
@@ -149,10 +150,13 @@ def localize_batch(
     With `snap: proposals`, `proposals` = the frames' boxes (N, K, 4) and objectness (N, K), and every map is
     snapped to them at `cfg.output_size`.
     """
-    fv, fa = stage2.backbone_features(frames, logmel)
-    out = localize_features(stage2, fv, fa, cfg, proposals)
+    def features(model: CoarseToFine) -> tuple[Tensor, Tensor]:
+        fv = model.vision(frames)
+        return (fv if frame_of_row is None else fv[frame_of_row]), model.audio_features(logmel)
+
+    out = localize_features(stage2, *features(stage2), cfg, proposals)
     if stage1 is not None:
-        out |= cam_features(stage1, *stage1.backbone_features(frames, logmel), cfg, proposals)
+        out |= cam_features(stage1, *features(stage1), cfg, proposals)
     return out
 
 

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from msl_core.errors import BadInput, ConfigError
 from msl_core.models.localization import LocalizationConfig, localize_batch
+from msl_core.stores.frames import RepeatedFrames
 from msl_core.stores.logmel import WholeFileAudio
 from msl_core.stores.maps import localize_layout, maps_writer
 from msl_core.stores.proposals import ProposalsStore
@@ -55,16 +56,27 @@ def write_maps(frames: str | Path, logmel: str | Path, index: str | Path, stage1
         for start in tqdm(range(0, m, step), desc="localize", file=sys.stderr, disable=not progress,
                           mininterval=2.0):
             sel = rows[start : start + step]  # increasing: rows come from np.flatnonzero
-            x = stage2.prepare_frames(torch.from_numpy(pixels.read(sel)).to(device))
+            pictures, frame_of_row = distinct_pictures(pixels.read(sel))
+            x = stage2.prepare_frames(torch.from_numpy(pictures).to(device))
             a = audio.read_row(int(sel[0]))[None] if audio else sounds.read(sel).astype(np.float32, copy=False)
             a = torch.from_numpy(a).to(device)
             near = (torch.from_numpy(boxes[0].read(sel)), torch.from_numpy(boxes[1].read(sel))) if boxes else None
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                maps = localize_batch(stage2, x, a, cfg, stage1=stage1, proposals=near)
+                maps = localize_batch(stage2, x, a, cfg, stage1=stage1, proposals=near,
+                                      frame_of_row=torch.from_numpy(frame_of_row).to(device))
             for key, dset in dsets.items():
                 dset[start : start + len(sel)] = maps[key].float().cpu().numpy().astype(dset.dtype)
     log.info("wrote %d %s maps (%d categories, %d×%d) to %s", m, split, c, s, s, out)
     return m
+
+
+def distinct_pictures(pictures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A batch's frames (N, H, W, 3) → its distinct pictures, each once (a lone one twice: the vision network never
+    sees one frame alone, so each gets the numbers it gets in any batch, msl_core.training.trunk_cache BATCH), and
+    (N,) the index of each row's picture among them. A static shot's rows share one picture."""
+    first = RepeatedFrames().sources(np.arange(len(pictures)), pictures)
+    distinct, frame_of_row = np.unique(first, return_inverse=True)
+    return pictures[np.repeat(distinct, 2) if len(distinct) == 1 else distinct], frame_of_row.reshape(-1)
 
 
 def frame_proposals(path: str | Path | None, n_rows: int):
