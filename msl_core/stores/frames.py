@@ -67,13 +67,13 @@ class RepeatedFrames:
     def __init__(self) -> None:
         self._first: dict[bytes, int] = {}
 
+    def first(self, row: int, picture: np.ndarray, extra: np.ndarray | None = None) -> int:
+        """The first row that held `picture` (and `extra`), `row` itself where it is new (rows come ascending)."""
+        side = b"" if extra is None else np.ascontiguousarray(extra).tobytes()
+        key = hashlib.blake2b(np.ascontiguousarray(picture).tobytes() + side, digest_size=16).digest()
+        return self._first.setdefault(key, int(row))
+
     def sources(self, rows: np.ndarray, pictures: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray:
-        """For each of `rows` (ascending, after every row seen so far), the first row that held the same picture
-        (and `extra` row): the row itself where it is new."""
-        side = [b""] * len(rows) if extra is None else [np.ascontiguousarray(e).tobytes() for e in extra]
-        return np.array([self._first.setdefault(_digest(p, e), int(r)) for r, p, e in zip(rows, pictures, side)],
-                        np.int64)
-
-
-def _digest(picture: np.ndarray, extra: bytes) -> bytes:
-    return hashlib.blake2b(np.ascontiguousarray(picture).tobytes() + extra, digest_size=16).digest()
+        """`first` for each of `rows`."""
+        sides = [None] * len(rows) if extra is None else extra
+        return np.array([self.first(r, p, e) for r, p, e in zip(rows, pictures, sides)], np.int64)

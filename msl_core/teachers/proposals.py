@@ -197,6 +197,6 @@ def frame_proposals(frames_path: str | Path, cfg: ProposalConfig, proposer) -> t
     repeats = RepeatedFrames()
     for i in range(len(frames)):
         frame = frames.data[i]
-        first = repeats.sources(np.array([i]), frame[None])[0]
+        first = repeats.first(i, frame)
         boxes[i], scores[i] = propose(proposer, frame, cfg) if first == i else (boxes[first], scores[first])
     return boxes, scores

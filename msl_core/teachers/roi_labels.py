@@ -67,4 +67,3 @@ def roi_labels(frames_path: str | Path, proposals_path: str | Path, classifier, 
             labels[rows[new]] = roi_evidence(probs.reshape(int(new.sum()), k, -1), membership)
         labels[rows[~new]] = labels[source[~new]]
     return labels
-
