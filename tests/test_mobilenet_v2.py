@@ -13,6 +13,8 @@ from skimage.transform import resize
 from msl_core.errors import BadInput
 from msl_core.models.backbones.mobilenet_v2 import VISION
 from msl_core.models.mobilenet_v2 import (
+    DILATED_BLOCKS,
+    AtrousBlock,
     convert_tflite,
     load_mobilenet_v2_classifier,
     load_mobilenet_v2_features,
@@ -91,6 +93,38 @@ def test_dilated_backbone_shape_and_top1(state):
         logits = pooled @ state["classifier.1.weight"].T + state["classifier.1.bias"]
         undilated = mobilenet_v2_classifier(state_dict=state)(_to_tensor(image))
     assert logits.argmax() == undilated.argmax()
+
+
+@pytest.mark.parametrize("size", [256, 232])  # a 16x16 grid (run on sub-grids) and a 15x15 one (dilated as it is)
+def test_atrous_blocks_equal_their_dilated_convolutions(state, size):
+    features = mobilenet_v2_features(state_dict=state).train()
+    blocks = [features.features[i] for i in DILATED_BLOCKS]
+    assert all(isinstance(b, AtrousBlock) and _depthwise(b).dilation == (2, 2) for b in blocks)
+    x = torch.from_numpy(np.asarray(resize(data.astronaut(), (size, size)), np.float32)).permute(2, 0, 1)[None]
+    h = features.features[:15](x * 2 - 1).detach()
+
+    def tail(dilated: bool) -> torch.Tensor:  # dilated: each block's own layers, its conv dilated by 2
+        y = h.requires_grad_()
+        for b in blocks:
+            y = (y + b.conv(y) if b.use_res_connect else b.conv(y)) if dilated else b(y)
+        return y
+
+    grads = []
+    for dilated in (False, True):
+        features.zero_grad()
+        h.grad = None
+        out = tail(dilated)
+        out.square().mean().backward()
+        grads.append((out.detach(), h.grad.clone(), _depthwise(blocks[1]).weight.grad.clone()))
+    (ours, grad_in, grad_w), (theirs, grad_in_ref, grad_w_ref) = grads
+    assert torch.equal(ours, theirs)  # the same products, summed in the same order
+    # The gradients sum the same products in another order: equal up to float rounding of their largest terms.
+    for grad, ref in ((grad_in, grad_in_ref), (grad_w, grad_w_ref)):
+        torch.testing.assert_close(grad, ref, rtol=1e-5, atol=1e-6 * ref.abs().max().item())
+
+
+def _depthwise(block: AtrousBlock) -> torch.nn.Conv2d:
+    return block.conv[1][0]
 
 
 def test_batch_norm_stays_frozen_in_train_mode(state):
