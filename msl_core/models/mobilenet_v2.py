@@ -78,10 +78,11 @@ class AtrousBlock(nn.Module):
     the r² interleaved sub-grids of the expanded activation (space-to-batch), where it is an ordinary 3x3 conv.
 
     A rate-r conv at stride 1 only ever combines pixels r apart, so each sub-grid is convolved on its own, and a
-    sub-grid padded by 1 holds exactly the zeros that the full grid padded by r would. The outputs are equal to
-    the dilated conv's (bit for bit in the forward pass); on CPU its backward pass is ~5x slower than an undilated
-    conv's, and the trainable tail of the demo's backbone (blocks 15-17) trains ~40 % faster this way. A size the
-    rate does not divide runs the dilated conv as it is. Same submodules, so the same state-dict keys.
+    sub-grid padded by 1 holds exactly the zeros that the full grid padded by r would. The same function, up to
+    float rounding (oneDNN may sum in another order for the sub-grids' shapes); on CPU a dilated depthwise conv's
+    backward pass is ~5x an undilated one's, and the trainable tail of the demo's backbone (blocks 14-18) trains
+    ~1.2-1.6x as fast this way (bench/atrous_tail.py). A size the rate does not divide runs the dilated conv as it
+    is. Same submodules, so the same state-dict keys.
     """
 
     def __init__(self, block: InvertedResidual, rate: int) -> None:
