@@ -81,8 +81,8 @@ class AtrousBlock(nn.Module):
     sub-grid padded by 1 holds exactly the zeros that the full grid padded by r would. The same function, up to
     float rounding (oneDNN may sum in another order for the sub-grids' shapes); on CPU a dilated depthwise conv's
     backward pass is ~5x an undilated one's, and the trainable tail of the demo's backbone (blocks 14-18) trains
-    ~1.2-1.6x as fast this way (bench/atrous_tail.py). A size the rate does not divide runs the dilated conv as it
-    is. Same submodules, so the same state-dict keys.
+    ~1.3x as fast this way (bench/atrous_tail.py). A size the rate does not divide runs the dilated conv as it is
+    (`dilated`). Same submodules, so the same state-dict keys.
     """
 
     def __init__(self, block: InvertedResidual, rate: int) -> None:
@@ -91,13 +91,18 @@ class AtrousBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:  # (B, C, H, W)
         if x.shape[-2] % self.rate or x.shape[-1] % self.rate:
-            y = self.conv(x)
-        else:
-            expand, (depthwise, *rest), *project = self.conv  # the layers after the depthwise conv act per pixel
-            y = _undilated(depthwise, _sub_grids(expand(x), self.rate))
-            for layer in (*rest, *project):
-                y = layer(y)
-            y = _whole_grid(y, self.rate)
+            return self.dilated(x)
+        expand, (depthwise, *rest), *project = self.conv  # the layers after the depthwise conv act per pixel
+        y = _undilated(depthwise, _sub_grids(expand(x), self.rate))
+        for layer in (*rest, *project):
+            y = layer(y)
+        return self._residual(x, _whole_grid(y, self.rate))
+
+    def dilated(self, x: Tensor) -> Tensor:
+        """The block as torchvision runs it: its own layers, the depthwise conv dilated."""
+        return self._residual(x, self.conv(x))
+
+    def _residual(self, x: Tensor, y: Tensor) -> Tensor:
         return x + y if self.use_res_connect else y
 
 
