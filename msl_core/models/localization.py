@@ -151,8 +151,8 @@ def localize_batch(
     snapped to them at `cfg.output_size`.
     """
     def features(model: CoarseToFine) -> tuple[Tensor, Tensor]:
-        fv = model.vision(frames)
-        return (fv if frame_of_row is None else fv[frame_of_row]), model.audio_features(logmel)
+        fv, fa = model.backbone_features(frames, logmel)
+        return (fv if frame_of_row is None else fv[frame_of_row]), fa
 
     out = localize_features(stage2, *features(stage2), cfg, proposals)
     if stage1 is not None:
