@@ -287,3 +287,46 @@ def test_labels_that_share_a_peak_do_not_hide_each_other():
     alone = {s.category: text_pixels([s], s.category) for s in (a, b)}
     assert min(alone.values()) > 20
     assert {s.category: text_pixels([a, b], s.category) for s in (a, b)} == alone
+
+
+def test_odd_sized_clip_whose_sound_outlasts_its_picture(model, clip, tmp_path):
+    """An odd-sized picture (the overlay padded to even sides for 4:2:0) that stops at 4 s while the sound goes on
+    to 6 s: the windows after the picture's end take its last frame, and the overlay keeps the whole sound."""
+    odd = tmp_path / "odd.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(clip), "-vf", "trim=duration=4,scale=161:97", "-c:v", "libx264",
+                    "-pix_fmt", "yuv444p", "-c:a", "copy", str(odd)], check=True)
+    info = probe(odd)
+    assert (info.width, info.height) == (161, 97) and info.video_duration < 4.2 < info.audio_duration
+    done = locate([odd], model, tmp_path / "out", LocateOptions(progress=False))
+    located = json.loads(done.json.read_text())["windows"]
+    assert len(located) == 6 and located == _plain_windows(model, odd, 1)
+    overlay = probe(done.picture)
+    assert (overlay.width, overlay.height) == (162, 98) and overlay.audio_duration == pytest.approx(6, abs=0.1)
+    assert overlay.video_duration == pytest.approx(info.video_duration, abs=0.11)
+    drawn, plain = _frame_at(done.picture, 3.5)[:97, :161], _frame_at(odd, 3.5)
+    assert np.abs(drawn - plain).max(-1).mean() > 2  # the tone heard from 3 s: its map blended in
+
+
+def test_interrupt_mid_video_stops_at_once_and_writes_nothing(model, clip, tmp_path, monkeypatch):
+    """Ctrl-C while the third window is drawn (the frame decoder and the overlay encoder running): raised
+    promptly, no thread left behind, no file written."""
+    import threading
+    import time
+
+    from msl_core.locate import run
+
+    drawn, draw = [], run.window_layer
+
+    def interrupted(*args, **kwargs):
+        drawn.append(time.perf_counter())
+        if len(drawn) == 3:
+            raise KeyboardInterrupt
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(run, "window_layer", interrupted)
+    before = set(threading.enumerate())
+    with pytest.raises(KeyboardInterrupt):
+        locate([clip], model, tmp_path / "out", LocateOptions(progress=False))
+    assert time.perf_counter() - drawn[-1] < 2
+    assert not any(t.is_alive() and t.name != "tqdm_monitor" for t in set(threading.enumerate()) - before)
+    assert not any((tmp_path / "out").iterdir())
