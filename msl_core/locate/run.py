@@ -278,7 +278,7 @@ def _windows(loc: Locator, path: Path, info: media.MediaInfo, audio: AudioWindow
         for k in range(len(batch)):
             window, maps = loc.window(first + k, audio.starts[first + k], prob[k], class_maps[k], w, h)
             windows.append(window)
-            if draw and window.start_s < (info.video_duration or np.inf):  # a later layer would outlast the picture
+            if draw and window.start_s < info.video_duration:  # a later layer would outlast the picture
                 draw(window_layer(window, maps, loc.palette, heard, w, h))
         bar.update(len(batch))
         batch.clear()
