@@ -118,3 +118,24 @@ def test_a_pretrained_audio_trunk_learns_at_a_tenth_of_the_rate():
     assert {id(p) for p in slow["params"]} == audio
     reference = build_model(ModelConfig(num_classes=3), None, warn_random=False)
     assert len(reference.parameter_groups(stage=1, lr=0.01)) == 1
+
+
+@pytest.mark.parametrize("positions", [False, True])
+def test_positions_embedding_pools_the_embeddings_that_localisation_scores(small_threads, positions):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(num_classes=3, embed_dim=8, hidden_dim=16, visual_embedding="positions"),
+                        warn_random=False).eval()
+    frames, logmel = _inputs()
+    x = model.prepare_frames(frames)
+    out = model(x, logmel, stage=2, positions=positions)
+    fv = model.vision(x)
+    cam = F.relu(model.visual_head(fv))
+    expected = F.normalize(class_aware_pool(model.embed_positions(fv), cam), dim=-1)
+    assert torch.allclose(out["visual_embed"], expected, atol=1e-6)
+    reference = F.normalize(model.visual_proj(class_aware_pool(fv, cam)), dim=-1)  # what `pooled` would give
+    assert not torch.allclose(out["visual_embed"], reference, atol=1e-3)
+
+
+def test_unknown_visual_embedding_is_refused():
+    with pytest.raises(ConfigError, match="model.visual_embedding"):
+        ModelConfig(num_classes=3, visual_embedding="mean")

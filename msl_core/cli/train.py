@@ -28,7 +28,7 @@ def train_cmd(dataset: str, stage: str, config_path: str, results: str, threads:
     setup_logging()
     config, k, root = workflow_config(config_path), int(stage), Path(results) / dataset
     files = TrainingFiles(root / "frames.h5", root / "logmel.h5", root / "labels.h5", root / "index.csv")
-    job = TrainJob.of(files, settings.model_settings(config, dataset), settings.train_settings(config, dataset, k),
+    job = TrainJob.of(files, settings.model_settings(config, dataset, k), settings.train_settings(config, dataset, k),
                       StageOutputs.in_dir(root / f"stage{k}"), device=config["device"],
                       workers=config["train"]["workers"], threads=threads,
                       vision_weights=settings.vision_weights(config, dataset),

@@ -74,11 +74,13 @@ def _at(config: dict, key: str):
     return value
 
 
-def model_settings(config: dict, dataset: str) -> dict:
-    """Keyword arguments of `ModelConfig` (besides the categories, which come from labels.h5)."""
+def model_settings(config: dict, dataset: str, stage: int = 2) -> dict:
+    """Keyword arguments of `ModelConfig` (besides the categories, which come from labels.h5). Stage 1 is handed
+    no stage-2-only key (stage 2 starts its projectors afresh), so changing one retrains stage 2 alone."""
     backbone = _dataset(config, dataset)["vision_backbone"]
     m = config["model"]
-    return {
+    stage2_only = {"visual_embedding": m["visual_embedding"]} if stage == 2 else {}
+    return stage2_only | {
         "vision_backbone": backbone,
         "audio_backbone": m["audio_backbone"],
         "embed_dim": m["embed_dim"],

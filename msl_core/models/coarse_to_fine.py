@@ -19,6 +19,8 @@ from msl_core.errors import ConfigError
 from msl_core.models.backbones import build_audio_backbone, build_vision_backbone, vision_backbone
 from msl_core.models.trunks import freeze_stages
 
+VISUAL_EMBEDDINGS = ("pooled", "positions")
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -31,6 +33,7 @@ class ModelConfig:
     hidden_dim: int = 1024
     avc_hidden: int = 128
     freeze_vision_stages: int = 0  # first k stages of the vision backbone receive no gradient
+    visual_embedding: str = "pooled"  # stage 2's visual class embedding (`CoarseToFine.embed_visual`)
     categories: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -38,6 +41,9 @@ class ModelConfig:
             raise ConfigError("labels", f"need at least one category, got {self.num_classes}")
         if self.categories and len(self.categories) != self.num_classes:
             raise ConfigError("labels", f"{len(self.categories)} category names for {self.num_classes} classes")
+        if self.visual_embedding not in VISUAL_EMBEDDINGS:
+            raise ConfigError("model.visual_embedding", f"is {self.visual_embedding!r}: use one of "
+                                                        f"{', '.join(VISUAL_EMBEDDINGS)}")
 
     def to_dict(self) -> dict:
         return {**asdict(self), "categories": list(self.categories)}
@@ -159,9 +165,16 @@ class CoarseToFine(nn.Module):
         pooled = class_aware_pool(fa, F.relu(audio_map).detach())  # (N, C, Da)
         return F.normalize(self.audio_proj(pooled), dim=-1)
 
-    def embed_visual(self, fv: Tensor, visual_map: Tensor) -> Tensor:
-        pooled = class_aware_pool(fv, F.relu(visual_map).detach())  # (N, C, Dv)
-        return F.normalize(self.visual_proj(pooled), dim=-1)
+    def embed_visual(self, fv: Tensor, visual_map: Tensor, positions: Tensor | None = None) -> Tensor:
+        """Class-aware visual embeddings (N, C, E). `pooled` (the reference): the CAM pools F^v, then the projector
+        maps it. `positions`: the CAM pools the unit per-position embeddings (`embed_positions`, or `positions`
+        when already computed), which is what localisation scores: the projector is not linear, so an object's
+        pooled feature, projected, need not resemble the projections of its own positions."""
+        cam = F.relu(visual_map).detach()
+        if self.cfg.visual_embedding == "positions":
+            positions = self.embed_positions(fv) if positions is None else positions
+            return F.normalize(class_aware_pool(positions, cam), dim=-1)
+        return F.normalize(self.visual_proj(class_aware_pool(fv, cam)), dim=-1)  # (N, C, E)
 
     def embed_positions(self, fv: Tensor) -> Tensor:
         """Per-position visual embeddings (N, E, h, w), unit length (localisation, no CAM pooling)."""
@@ -205,9 +218,10 @@ class CoarseToFine(nn.Module):
         }
         if stage == 2:
             out["audio_embed"] = self.embed_audio(fa, amap)  # (N, C, E)
-            out["visual_embed"] = self.embed_visual(fv, vmap)  # (N, C, E)
+            ev = self.embed_positions(fv) if positions or self.cfg.visual_embedding == "positions" else None
+            out["visual_embed"] = self.embed_visual(fv, vmap, ev)  # (N, C, E)
             if positions:  # what localisation scores, for the background term
-                out["visual_positions"] = self.embed_positions(fv)  # (N, E, h, w)
+                out["visual_positions"] = ev  # (N, E, h, w)
                 out["visual_cam"] = F.relu(vmap).detach()  # (N, C, h, w)
         return out
 

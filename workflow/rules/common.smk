@@ -272,6 +272,10 @@ def model_settings(wildcards):
     return cfg.model_settings(config, wildcards.dataset)
 
 
+def stage1_model_settings(wildcards):
+    return cfg.model_settings(config, wildcards.dataset, stage=1)
+
+
 try:
     SEEDS = training_seeds(config)  # evaluate.seeds, or [seed]; the first one trains at results/<ds>/stage*/
 except MslError as exc:

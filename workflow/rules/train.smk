@@ -54,7 +54,7 @@ rule train_stage1:
     benchmark:
         "results/{dataset}/benchmarks/train_stage1.tsv"
     params:
-        model=model_settings,
+        model=stage1_model_settings,
         train=stage1_settings,
     threads: 2
     resources:
