@@ -106,6 +106,11 @@ CASES = [
         {"train_stage2", "localize", "evaluate"},
     ),
     (
+        "stage 2's visual embedding (stage 1 is not handed it)",
+        {"model": {"visual_embedding": "pooled"}},
+        {"train_stage2", "localize", "evaluate"},
+    ),
+    (
         "stage-2 alignment negatives",
         {"train": {"stage2": {"pairs": "instance"}}},
         {"train_stage2", "localize", "evaluate"},
