@@ -16,6 +16,7 @@ from msl_core.dataset_protocols import DATASET_PROTOCOLS
 from msl_core.errors import ConfigError
 from msl_core.evaluation import BASELINES
 from msl_core.models.backbones import AUDIO_BACKBONES, VISION_BACKBONES
+from msl_core.models.coarse_to_fine import VISUAL_EMBEDDINGS
 from msl_core.models.localization import GATES, SNAPS
 from msl_core.models.losses import PAIRS
 from msl_core.registry import Registry
@@ -52,6 +53,7 @@ TIED = {
     "dataset.protocol": DATASET_PROTOCOLS,
     "dataset.vision_backbone": VISION_BACKBONES,
     "model.audio_backbone": AUDIO_BACKBONES,
+    "model.visual_embedding": VISUAL_EMBEDDINGS,
     "dataset.annotations.format": ANNOTATION_FORMATS,
     "dataset.categories": categories.KINDS,
     "dataset.labels.audio_source": AUDIO_SOURCES,
