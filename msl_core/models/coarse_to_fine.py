@@ -4,7 +4,8 @@ alignment.
 Stage 1 (`MTask` in the reference): GAP features → bias-free 1×1 class heads (C logits per modality) and an
 audio-visual correspondence (AVC) head scoring all N² (audio i, image j) pairs of a batch.
 Stage 2 (`Align`): each category's detached class activation map pools the backbone features; bias-free
-projectors map them to L2-normalised embeddings that a filtered contrastive loss aligns across modalities.
+projectors map them to L2-normalised embeddings that a filtered contrastive loss aligns across modalities (on the
+visual side, `visual_embedding: positions` pools the projected positions instead, as localisation scores them).
 """
 
 from __future__ import annotations
