@@ -219,7 +219,7 @@ class CoarseToFine(nn.Module):
         }
         if stage == 2:
             out["audio_embed"] = self.embed_audio(fa, amap)  # (N, C, E)
-            ev = self.embed_positions(fv) if positions or self.cfg.visual_embedding == "positions" else None
+            ev = self.embed_positions(fv) if positions else None  # embed_visual computes them itself when it needs them
             out["visual_embed"] = self.embed_visual(fv, vmap, ev)  # (N, C, E)
             if positions:  # what localisation scores, for the background term
                 out["visual_positions"] = ev  # (N, E, h, w)
